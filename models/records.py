@@ -1,0 +1,69 @@
+"""Plain records of hosts, instances and server groups.
+
+They are what builders and exporters speak; strategies read the array form
+in :class:`models.snapshot.ClusterSnapshot` instead.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+RESOURCES = ("vcpus", "memory_mb", "disk_gb")
+VCPUS, MEMORY, DISK = 0, 1, 2
+DEFAULT_RATIOS = (4.0, 1.0, 1.0)
+RATIO_FIELDS = ("cpu_allocation_ratio", "ram_allocation_ratio", "disk_allocation_ratio")
+
+HOST_STATES = ("up", "down")
+HOST_STATUSES = ("enabled", "disabled")
+INSTANCE_STATES = (
+    "active", "shutoff", "paused", "suspended", "shelved", "stopped",
+    "building", "error", "rescued", "resized", "soft_deleted",
+)
+GROUP_POLICIES = ("affinity", "anti-affinity")
+
+
+@dataclass(slots=True)
+class Host:
+    """A compute host: its physical size, what it keeps back, and its ratios."""
+
+    name: str
+    vcpus: float
+    memory_mb: float
+    disk_gb: float
+    vcpus_reserved: float = 0
+    memory_mb_reserved: float = 0
+    disk_gb_reserved: float = 0
+    cpu_allocation_ratio: float = DEFAULT_RATIOS[0]
+    ram_allocation_ratio: float = DEFAULT_RATIOS[1]
+    disk_allocation_ratio: float = DEFAULT_RATIOS[2]
+    state: str = "up"
+    status: str = "enabled"
+    disabled_reason: str | None = None
+    zone: str | None = None
+    rack: str | None = None
+    aggregates: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class Instance:
+    """A virtual machine: its flavor, where it runs and what it uses."""
+
+    uuid: str
+    host: str
+    vcpus: float
+    memory_mb: float
+    disk_gb: float
+    name: str | None = None
+    state: str = "active"
+    cpu_util: float = 0.0
+    memory_util: float = 1.0
+    cpu_util_series: list[float] | None = None
+    server_group: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ServerGroup:
+    """Instances that must share a host (affinity) or never share one."""
+
+    name: str
+    policy: str
+    members: tuple[str, ...] = field(default=())

@@ -1,0 +1,118 @@
+"""The strategy interface that built-in and third-party strategies implement.
+
+A strategy is a pure function of (snapshot, parameters) to a
+:class:`~strategies.solution.Solution`, declared with its name, goal and
+typed parameters. Publish one from any package through the
+``optimizer.strategies`` entry point group::
+
+    [project.entry-points."optimizer.strategies"]
+    my_strategy = "my_package.my_module:strategy"
+
+where ``strategy`` is a :class:`Strategy`.
+"""
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from models.errors import UserError
+from models.snapshot import ClusterSnapshot
+from strategies.parameters import ParameterSpec, build_parameters, describe, json_schema
+from strategies.solution import Solution
+
+DOC_SECTIONS = ("Optimizes", "Metrics", "Parameters", "Limits")
+
+
+@dataclass(frozen=True)
+class Goal:
+    """What an audit wants to achieve; strategies are grouped under goals."""
+
+    name: str
+    display_name: str
+    description: str
+
+
+GOALS = {g.name: g for g in (
+    Goal("dummy", "Dummy goal", "Exercises the machinery; changes nothing."),
+    Goal("server_consolidation", "Server consolidation",
+         "Run the instances on as few hosts as possible, so the others can be released."),
+    Goal("workload_balancing", "Workload balancing",
+         "Spread the load so that no host is much busier than the others."),
+    Goal("cluster_maintaining", "Cluster maintaining",
+         "Move instances off hosts that need maintenance."),
+)}
+
+
+class StrategyDocError(ValueError):
+    """A strategy's docstring does not follow the template."""
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """A named, goal-bound optimisation: typed parameters and a pure ``execute``."""
+
+    name: str
+    goal: str
+    parameters: type
+    execute: Callable[[ClusterSnapshot, Any], Solution]
+    display_name: str = ""
+
+    @property
+    def summary(self) -> str:
+        return self.sections()["summary"]
+
+    def sections(self) -> dict[str, str]:
+        """The docstring of ``execute`` split into the template's sections."""
+        return parse_doc(inspect.getdoc(self.execute) or "", self.name)
+
+    def describe_parameters(self) -> list[ParameterSpec]:
+        return describe(self.parameters)
+
+    def schema(self) -> dict:
+        return json_schema(self.parameters)
+
+    def validate(self, values: Mapping[str, Any]) -> Any:
+        """Typed parameters from raw values; :class:`ParameterError` lists all problems."""
+        return build_parameters(self.parameters, values, strategy=self.name)
+
+    def run(self, snapshot: ClusterSnapshot, values: Mapping[str, Any] | None = None) -> Solution:
+        """Validate ``values`` and execute the strategy on ``snapshot``."""
+        return self.execute(snapshot, self.validate(values or {}))
+
+
+def parse_doc(doc: str, name: str = "?") -> dict[str, str]:
+    """Split a docstring into ``summary`` and the sections of :data:`DOC_SECTIONS`.
+
+    Sections are lines ``Name:`` alone, followed by indented or plain text up
+    to the next section; all four must be present.
+    """
+    lines = doc.strip().splitlines()
+    if not lines:
+        raise StrategyDocError(f"strategy {name}: docstring is empty")
+    out = {"summary": lines[0].strip()}
+    current, body = None, []
+    pattern = re.compile(rf"^({'|'.join(DOC_SECTIONS)}):\s*$")
+    for line in lines[1:]:
+        match = pattern.match(line.strip())
+        if match:
+            if current:
+                out[current] = "\n".join(body).strip()
+            current, body = match.group(1), []
+        elif current:
+            body.append(line)
+        else:
+            out["summary"] += ("\n" + line) if line.strip() or out["summary"] else ""
+    if current:
+        out[current] = "\n".join(body).strip()
+    missing = [s for s in DOC_SECTIONS if s not in out]
+    if missing:
+        raise StrategyDocError(f"strategy {name}: docstring lacks section(s) {', '.join(missing)}")
+    out["summary"] = out["summary"].strip()
+    return out
+
+
+class UnknownStrategy(UserError):
+    """No installed strategy has the name asked for."""
