@@ -1,0 +1,299 @@
+"""The ``optimizer`` command line: demo, plan, strategies, strategy show, simulate.
+
+Errors the user can fix (a :class:`~models.errors.UserError`: a bad file, an
+unknown strategy, a bad parameter) print one line ``optimizer: error: ...``
+and exit 2, like click's own usage errors. Anything else is a bug: one line
+``optimizer: internal error: ...`` and exit 1, with the traceback under
+``--debug``.
+"""
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import time
+import traceback
+
+import click
+
+from models.errors import UserError
+from models.scenario import load_scenario, save_scenario
+from models.simulated import SimulationSpec, simulate_cluster
+from optimizer import render
+from optimizer.demo import DEFAULT_STRATEGY, run_demo
+from optimizer.plan_file import plan_to_dict, write_plan
+from optimizer.plugins import find_strategy, load_strategies
+from strategies.parameters import parse_assignments
+from strategies.solution import Migrate
+
+EXIT_INTERNAL = 1
+EXIT_USER = 2
+
+LOG = logging.getLogger(__name__)
+
+
+class OneLineError(click.ClickException):
+    """An error click shows as one ``optimizer: <label>: <message>`` line on stderr."""
+
+    def __init__(self, message: str, *, label: str, exit_code: int) -> None:
+        super().__init__(" ".join(message.split("\n")))
+        self.label = label
+        self.exit_code = exit_code
+
+    def show(self, file=None) -> None:
+        click.echo(f"optimizer: {self.label}: {self.message}", err=True)
+
+
+class OptimizerGroup(click.Group):
+    """The root group: turns exceptions from any command into one line and a status."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:  # click handles a closed pipe itself
+                raise
+            raise self._internal(ctx, exc) from None
+        except UserError as exc:
+            if ctx.params.get("debug"):
+                click.echo(traceback.format_exc(), err=True, nl=False)
+            raise OneLineError(str(exc), label="error", exit_code=EXIT_USER) from None
+        except Exception as exc:
+            raise self._internal(ctx, exc) from None
+
+    @staticmethod
+    def _internal(ctx: click.Context, exc: Exception) -> OneLineError:
+        if ctx.params.get("debug"):
+            click.echo(traceback.format_exc(), err=True, nl=False)
+            hint = ""
+        else:
+            hint = " (run with --debug for the traceback)"
+        return OneLineError(f"{type(exc).__name__}: {exc}{hint}", label="internal error",
+                            exit_code=EXIT_INTERNAL)
+
+
+class _StderrHandler(logging.Handler):
+    """Log records to whatever stderr is now (click's test runner swaps it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(self.format(record), err=True)
+
+
+def _configure_logging(verbose: int) -> None:
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if isinstance(h, _StderrHandler)]:
+        root.removeHandler(handler)
+    handler = _StderrHandler()
+    handler.setFormatter(logging.Formatter("optimizer: %(levelname)s: %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
+    # A broken plugin is reported by `optimizer strategies` and whenever it is
+    # asked for by name; other commands need not repeat it on every run.
+    logging.getLogger("optimizer.plugins").setLevel(
+        logging.NOTSET if verbose else logging.ERROR)
+
+
+format_option = click.option(
+    "--format", "output_format", type=click.Choice(["table", "json"]), default="table",
+    show_default=True, help="Human-readable tables or one JSON document.")
+param_option = click.option(
+    "-p", "--param", "params", multiple=True, metavar="KEY=VALUE",
+    help="A strategy parameter; repeat for several (see `optimizer strategy show NAME`).")
+
+
+@click.group(cls=OptimizerGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
+@click.option("-v", "--verbose", count=True, help="Log progress (-vv for debug detail).")
+@click.version_option(package_name="optimizer", prog_name="optimizer")
+def cli(debug: bool, verbose: int) -> None:
+    """Cloud resource optimization: cluster model → strategy → action plan."""
+    _configure_logging(verbose)
+
+
+# ----- demo -----------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--hosts", default=40, show_default=True, help="Hosts in the simulated cluster.")
+@click.option("--seed", default=1, show_default=True, help="Seed of the simulation.")
+@click.option("--strategy", "strategy_name", default=DEFAULT_STRATEGY, show_default=True,
+              help="Strategy to run.")
+@param_option
+@format_option
+def demo(hosts: int, seed: int, strategy_name: str, params: tuple[str, ...],
+         output_format: str) -> None:
+    """Simulate a cluster, run a strategy on it and show what the plan changes."""
+    strategy = find_strategy(strategy_name)
+    result = run_demo(strategy, parse_assignments(list(params)), hosts=hosts, seed=seed)
+    next_step = (f"optimizer simulate --hosts {hosts} --seed {seed} -o cluster.json && "
+                 f"optimizer plan --scenario cluster.json --strategy {strategy.name} "
+                 "-o plan.json")
+    if output_format == "json":
+        click.echo(json.dumps({**result.to_dict(), "next": next_step}, indent=1))
+        return
+    out = render.console()
+    render.render_demo(result, out)
+    out.print(f"Next: write this cluster to a file and plan on it:\n  {next_step}",
+              markup=False)
+
+
+# ----- plan -------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("-s", "--scenario", required=True, metavar="FILE",
+              help="A cluster-scenario/1 JSON file.")
+@click.option("--strategy", "strategy_name", required=True, help="Strategy to run.")
+@param_option
+@click.option("-o", "--output", metavar="PLAN.json",
+              help="Write the action-plan/1 document here (default: print it).")
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default=None,
+              help="Summary as a table or JSON [default: table with -o; without -o the "
+                   "plan itself is printed as JSON].")
+def plan(scenario: str, strategy_name: str, params: tuple[str, ...], output: str | None,
+         output_format: str | None) -> None:
+    """Plan actions for the cluster in a scenario file and write an action plan."""
+    strategy = find_strategy(strategy_name)
+    values = strategy.validate(parse_assignments(list(params)))
+    snapshot = load_scenario(scenario)
+    LOG.info("loaded %s: %d hosts, %d instances", snapshot.name, snapshot.host_count,
+             snapshot.instance_count)
+    started = time.perf_counter()  # model in memory → solution, as FORMAT.md defines it
+    solution = strategy.execute(snapshot, values)
+    planning_seconds = time.perf_counter() - started
+    LOG.info("strategy %s planned %d actions in %.3f s", strategy.name,
+             len(solution.actions), planning_seconds)
+    document = plan_to_dict(solution, snapshot.name, planning_seconds)
+    if output is None and output_format is None:
+        click.echo(json.dumps(document, indent=1))
+        return
+    if output is not None:
+        try:
+            write_plan(document, output)
+        except OSError as exc:
+            raise UserError(f"cannot write plan {output}: {exc.strerror or exc}") from None
+    summary = {
+        "path": output, "scenario": snapshot.name, "strategy": strategy.name,
+        "actions": len(solution.actions),
+        "migrations": sum(isinstance(a, Migrate) for a in solution.actions),
+        "planning_seconds": document["planning_seconds"],
+        "indicators": document["efficacy_indicators"],
+    }
+    if output_format == "json":
+        click.echo(json.dumps(summary, indent=1))
+        return
+    out = render.console()
+    render.render_plan_summary(summary, out)
+    if output is None:
+        names = {u: n or u for u, n in zip(snapshot.inst_uuids, snapshot.inst_names,
+                                           strict=True)}
+        render.render_actions(solution.actions, out, names=names)
+
+
+# ----- strategies ---------------------------------------------------------------------
+
+
+@cli.command()
+@format_option
+@click.pass_context
+def strategies(ctx: click.Context, output_format: str) -> None:
+    """List installed strategies, and plugins that failed to load."""
+    plugins = load_strategies()
+    if output_format == "json":
+        click.echo(json.dumps({
+            "strategies": [
+                {"name": s.name, "goal": s.goal, "display_name": s.display_name or s.name,
+                 "summary": s.summary} for s in plugins.loaded.values()],
+            "failures": [
+                {"name": f.name, "target": f.target, "error": f.error}
+                for f in plugins.failures],
+        }, indent=1))
+    else:
+        render.render_strategy_list(plugins.loaded.values(), render.console())
+        if plugins.failures:
+            render.render_failures(plugins.failures, render.console(err=True))
+    if not plugins.loaded:
+        ctx.exit(EXIT_INTERNAL)
+
+
+@cli.group()
+def strategy() -> None:
+    """Inspect one strategy."""
+
+
+@strategy.command("show")
+@click.argument("name")
+@format_option
+def strategy_show(name: str, output_format: str) -> None:
+    """Show a strategy's documentation and parameters."""
+    found = find_strategy(name)
+    if output_format == "json":
+        sections = found.sections()
+        click.echo(json.dumps({
+            "name": found.name, "goal": found.goal,
+            "display_name": found.display_name or found.name,
+            "summary": sections.pop("summary"), "sections": sections,
+            "parameters": [_spec_dict(s) for s in found.describe_parameters()],
+            "schema": found.schema(),
+        }, indent=1))
+        return
+    render.render_strategy(found, render.console())
+
+
+def _spec_dict(spec) -> dict:
+    return {"name": spec.name, "type": spec.type, "default": spec.default,
+            "required": spec.required, "minimum": spec.minimum, "maximum": spec.maximum,
+            "choices": list(spec.choices) if spec.choices is not None else None,
+            "help": spec.help}
+
+
+# ----- simulate -------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--hosts", default=40, show_default=True, help="Number of hosts.")
+@click.option("--seed", default=1, show_default=True, help="Seed; the same seed, the same cluster.")
+@click.option("--fill", default=0.4, show_default=True,
+              help="Share of allocatable memory the instances take, in (0, 1].")
+@click.option("--cpu-util", default=0.3, show_default=True,
+              help="Mean CPU use of an instance, as a share of its vcpus.")
+@click.option("--host-models", default="medium", show_default=True,
+              help="Comma-separated host models: small, medium, large.")
+@click.option("--zones", default=3, show_default=True, help="Availability zones.")
+@click.option("--disabled-hosts", default=0, show_default=True, help="Hosts to disable.")
+@click.option("--stopped-instances", default=0, show_default=True,
+              help="Instances to shut off (they can only be cold-migrated).")
+@click.option("--server-groups", default=0, show_default=True,
+              help="Server groups to form (every fourth is an affinity group).")
+@click.option("--series-length", default=0, show_default=True,
+              help="CPU samples per instance (0: none).")
+@click.option("-o", "--output", required=True, metavar="FILE",
+              help="Where to write the cluster-scenario/1 file.")
+def simulate(hosts: int, seed: int, fill: float, cpu_util: float, host_models: str,
+             zones: int, disabled_hosts: int, stopped_instances: int, server_groups: int,
+             series_length: int, output: str) -> None:
+    """Write a simulated cluster as a cluster-scenario/1 file, to feed `optimizer plan`."""
+    spec = SimulationSpec(
+        hosts=hosts, seed=seed, fill=fill, cpu_util=cpu_util,
+        host_models=tuple(m.strip() for m in host_models.split(",") if m.strip()),
+        zones=zones, disabled_hosts=disabled_hosts, stopped_instances=stopped_instances,
+        server_groups=server_groups, series_length=series_length,
+    )
+    snapshot = simulate_cluster(spec)
+    try:
+        save_scenario(snapshot, output)
+    except OSError as exc:
+        raise UserError(f"cannot write scenario {output}: {exc.strerror or exc}") from None
+    click.echo(f"wrote {output}: {snapshot.host_count} hosts, {snapshot.instance_count} "
+               f"instances ({snapshot.name})")
+
+
+def main() -> None:
+    """Entry point of the ``optimizer`` console script."""
+    cli.main(prog_name="optimizer")
+
+
+if __name__ == "__main__":
+    main()
