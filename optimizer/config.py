@@ -1,0 +1,276 @@
+"""Configuration: one INI file read with oslo.config, overridable from outside.
+
+The file is the first of: the ``--config-file`` argument, the
+``OPTIMIZER_CONFIG_FILE`` environment variable, or ``optimizer.conf`` in the
+user's configuration folder (``platformdirs.user_config_dir("optimizer")``),
+if it exists. The database URL has its own, stronger overrides:
+``--database-url`` > ``OPTIMIZER_DATABASE_URL`` > the file > the default.
+
+Options live on a private :class:`OptimizerConf` (never oslo's global
+``CONF``), so tests and embedded uses do not leak into each other. The rest
+of the engine receives a :class:`Settings` of plain values. oslo.messaging
+registers its own ``transport_url`` option; give it a fresh ``ConfigOpts``
+and pass ``settings.transport_url`` as ``url`` rather than this one.
+"""
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from oslo_config import cfg
+from platformdirs import user_config_dir, user_data_dir
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from models.errors import UserError
+
+APP_NAME = "optimizer"
+CONFIG_FILE_ENV = "OPTIMIZER_CONFIG_FILE"
+DATABASE_URL_ENV = "OPTIMIZER_DATABASE_URL"
+
+
+class ConfigError(UserError):
+    """A configuration file or value that cannot be used."""
+
+
+def default_config_file() -> Path:
+    """Where the configuration file is looked for when none is named."""
+    return Path(user_config_dir(APP_NAME)) / "optimizer.conf"
+
+
+def default_data_dir() -> Path:
+    """Where the default database and the simulated cloud's state live."""
+    return Path(user_data_dir(APP_NAME))
+
+
+def _options() -> dict[str | None, list[cfg.Opt]]:
+    """The options, by group; defaults that depend on the user are computed now."""
+    data = default_data_dir()
+    return {
+        None: [
+            cfg.StrOpt("transport_url", default="fake://", secret=True,
+                       help="oslo.messaging transport URL; fake:// runs in-process."),
+        ],
+        "database": [
+            cfg.StrOpt("connection", default=f"sqlite:///{data / 'optimizer.db'}", secret=True,
+                       help="SQLAlchemy URL of the database holding audits and plans."),
+        ],
+        "planner": [
+            cfg.BoolOpt("disable_before_evacuation", default=True,
+                        help="Disable a host's compute service before moving instances off it."),
+            cfg.IntOpt("max_migrations_per_host", default=2, min=1,
+                       help="Most migrations running at once from or to one host."),
+            cfg.IntOpt("max_parallel_migrations", default=10, min=1,
+                       help="Most migrations running at once in the whole cloud."),
+            cfg.FloatOpt("migration_bandwidth_mb_s", default=1000.0, min=1.0,
+                         help="Bandwidth one migration gets, for duration estimates (MB/s)."),
+        ],
+        "collector": [
+            cfg.StrOpt("name", default="simulated",
+                       help="Collector plugin that builds the cluster model."),
+            cfg.StrOpt("scenario_file", help="Scenario JSON file read by the scenario collector."),
+        ],
+        "simulated": [
+            cfg.IntOpt("hosts", default=40, min=1, help="Hosts in a new simulated cloud."),
+            cfg.IntOpt("seed", default=1, help="Random seed of a new simulated cloud."),
+            cfg.StrOpt("state_file", default=str(data / "simulated-cloud.json"),
+                       help="Where the simulated cloud keeps its state between runs."),
+        ],
+    }
+
+
+class OptimizerConf(cfg.ConfigOpts):
+    """oslo.config options plus what it cannot know: the file read and URL overrides."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.config_file: str | None = None
+        self.overrides: dict[tuple[str, str], str] = {}  # (group, option) -> source
+
+
+def build_conf() -> OptimizerConf:
+    """A fresh configuration object with every option registered, nothing read yet."""
+    conf = OptimizerConf()
+    for group, opts in _options().items():
+        conf.register_opts(opts, group=group)
+    return conf
+
+
+def parse_conf(config_file: str | None = None, database_url: str | None = None,
+               environ: Mapping[str, str] | None = None) -> OptimizerConf:
+    """Read the configuration file and apply overrides; bad input raises :class:`ConfigError`."""
+    environ = os.environ if environ is None else environ
+    path = _choose_file(config_file, environ)
+    conf = build_conf()
+    try:
+        conf(args=[], project=APP_NAME, default_config_files=[path] if path else [],
+             default_config_dirs=[], use_env=environ is os.environ)
+    except cfg.ConfigFileParseError as exc:
+        detail = re.sub(r"^Failed to parse .*?: at .*?:(\d+), ", r"line \1: ", _last_part(exc))
+        raise ConfigError(f"config file {path} cannot be read: {detail}") from None
+    except cfg.Error as exc:
+        raise ConfigError(f"config file {path}: {exc}") from None
+    conf.config_file = path
+    if database_url is not None:
+        _override(conf, "database", "connection", database_url, "command line")
+    elif environ.get(DATABASE_URL_ENV):
+        _override(conf, "database", "connection", environ[DATABASE_URL_ENV],
+                  f"environment {DATABASE_URL_ENV}")
+    _check_values(conf)
+    return conf
+
+
+def _choose_file(config_file: str | None, environ: Mapping[str, str]) -> str | None:
+    if config_file is not None:
+        named, origin = config_file, "--config-file"
+    elif environ.get(CONFIG_FILE_ENV):
+        named, origin = environ[CONFIG_FILE_ENV], CONFIG_FILE_ENV
+    else:
+        default = default_config_file()
+        return str(default) if default.is_file() else None
+    path = Path(named).expanduser()
+    if not path.is_file():
+        problem = "is not a file" if path.exists() else "does not exist"
+        raise ConfigError(f"config file {named} (from {origin}) {problem}")
+    return str(path)
+
+
+def _override(conf: OptimizerConf, group: str, name: str, value: str, source: str) -> None:
+    conf.set_override(name, value, group=group)
+    conf.overrides[(group, name)] = source
+
+
+def _check_values(conf: OptimizerConf) -> None:
+    """Read every option now, so a bad value fails at load time with its name."""
+    for group, name, _ in _all_options(conf):
+        try:
+            _value(conf, group, name)
+        except (cfg.ConfigSourceValueError, ValueError) as exc:
+            reason = _last_part(exc).removeprefix("is not valid: ")
+            where = conf.config_file or "the environment"
+            raise ConfigError(f"{where}: option [{group}] {name}: {reason}") from None
+    url = conf.database.connection
+    try:
+        make_url(url)
+    except ArgumentError:
+        source = _source(conf, "database", "connection")
+        raise ConfigError(
+            f"[database] connection {mask_password(url)!r} from {source} is not a database URL "
+            "(e.g. sqlite:////path/optimizer.db or postgresql+psycopg://user@host/db)") from None
+
+
+def _last_part(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+    return re.sub(r"^.*?LocationInfo\(.*?\) ", "", text)
+
+
+def _all_options(conf: OptimizerConf) -> list[tuple[str, str, cfg.Opt]]:
+    out = []
+    for group, opts in _options().items():
+        out += [(group or "DEFAULT", opt.name, opt) for opt in opts]
+    return out
+
+
+def _value(conf: OptimizerConf, group: str, name: str):
+    return conf[name] if group == "DEFAULT" else conf[group][name]
+
+
+def _source(conf: OptimizerConf, group: str, name: str) -> str:
+    if (group, name) in conf.overrides:
+        return conf.overrides[(group, name)]
+    info = conf.get_location(name, None if group == "DEFAULT" else group)
+    if info is None or info.location == cfg.Locations.opt_default:
+        return "default"
+    if info.location == cfg.Locations.environment:
+        return f"environment {info.detail}"
+    if info.location == cfg.Locations.user:
+        return info.detail
+    return info.location.name.replace("_", " ")
+
+
+@dataclass(frozen=True)
+class SettingRow:
+    """One option as ``optimizer config show`` prints it, with where it came from."""
+
+    group: str
+    option: str
+    value: object
+    source: str
+
+
+def effective_settings(conf: OptimizerConf) -> list[SettingRow]:
+    """Every option's value and source; passwords in URLs are masked."""
+    rows = []
+    for group, name, opt in _all_options(conf):
+        value = _value(conf, group, name)
+        if opt.secret and isinstance(value, str):
+            value = mask_password(value)
+        rows.append(SettingRow(group, name, value, _source(conf, group, name)))
+    return rows
+
+
+def mask_password(url: str) -> str:
+    """``scheme://user:secret@host`` → ``scheme://user:***@host``."""
+    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
+
+
+@dataclass(frozen=True)
+class PlannerSettings:
+    """Limits the planner and applier keep to."""
+
+    disable_before_evacuation: bool
+    max_migrations_per_host: int
+    max_parallel_migrations: int
+    migration_bandwidth_mb_s: float
+
+
+@dataclass(frozen=True)
+class CollectorSettings:
+    """Which collector builds the cluster model, and its input."""
+
+    name: str
+    scenario_file: str | None
+
+
+@dataclass(frozen=True)
+class SimulatedSettings:
+    """The simulated cloud: its size, seed and where it persists."""
+
+    hosts: int
+    seed: int
+    state_file: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The whole configuration as plain values, with the rows for ``config show``."""
+
+    database_url: str
+    transport_url: str
+    planner: PlannerSettings
+    collector: CollectorSettings
+    simulated: SimulatedSettings
+    config_file: str | None
+    rows: tuple[SettingRow, ...]
+
+
+def settings_from(conf: OptimizerConf) -> Settings:
+    """Plain values out of a parsed configuration."""
+    return Settings(
+        database_url=conf.database.connection,
+        transport_url=conf.transport_url,
+        planner=PlannerSettings(**{o.name: conf.planner[o.name] for o in _options()["planner"]}),
+        collector=CollectorSettings(conf.collector.name, conf.collector.scenario_file),
+        simulated=SimulatedSettings(conf.simulated.hosts, conf.simulated.seed,
+                                    conf.simulated.state_file),
+        config_file=conf.config_file,
+        rows=tuple(effective_settings(conf)),
+    )
+
+
+def load_config(config_file: str | None = None, database_url: str | None = None) -> Settings:
+    """The settings the command line runs with; :class:`ConfigError` on bad input."""
+    return settings_from(parse_conf(config_file, database_url))
