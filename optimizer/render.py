@@ -142,11 +142,20 @@ def render_parameters(specs: Sequence[ParameterSpec], out: Console) -> None:
     for column in ("name", "type", "default", "range / choices", "required", "help"):
         table.add_column(column, overflow="fold")
     for spec in specs:
-        table.add_row(spec.name, spec.type, "" if spec.required else repr(spec.default),
+        table.add_row(spec.name, spec.type, "" if spec.required else show_value(spec.default),
                       limits(spec), "yes" if spec.required else "no", spec.help)
     if not specs:
         table.add_row("(none)", "", "", "", "", "")
     out.print(table)
+
+
+def show_value(value: object) -> str:
+    """A default as it would be typed after ``-p name=``: true, 0.8, mean, a,b."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ",".join(map(str, value))
+    return "none" if value is None else str(value)
 
 
 def limits(spec: ParameterSpec) -> str:
