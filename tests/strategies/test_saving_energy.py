@@ -131,3 +131,26 @@ def test_bad_parameter_is_one_clear_error():
 
 def test_docstring_has_every_section():
     assert set(strategy.sections()) >= {"Optimizes", "Metrics", "Parameters", "Limits"}
+
+
+def test_after_an_evacuation_the_referee_accepts_the_plan():
+    from models.simulated import SimulationSpec, simulate_cluster
+    from strategies.zone_migration import strategy as zone_migration
+    from tests.referee import referee
+
+    cluster = simulate_cluster(SimulationSpec(hosts=30, fill=0.2, seed=4))
+    moved = referee(cluster, zone_migration.run(
+        cluster, {"source_zone": "az1", "disable_sources": False}))
+    instances = [cluster.instance_record(i) for i in range(cluster.instance_count)]
+    for inst in instances:
+        inst.host = moved.host_of[inst.uuid]
+    snap = ClusterSnapshot.from_records(
+        [cluster.host_record(h) for h in range(cluster.host_count)], instances,
+        cluster.group_records())
+    assert (snap.instances_per_host == 0).sum() == 10
+
+    solution = strategy.run(snap, {"free_capacity_percent": 50, "min_free_hosts": 2})
+    verdict = referee(snap, solution)
+    assert verdict.ok, verdict.violations[:3]
+    assert 0 < solution.indicator("hosts_powered_off") <= 8
+    assert solution.indicator("free_capacity_percent_after") >= 50

@@ -180,3 +180,18 @@ def test_bad_parameters_give_one_clear_error(values, message):
 
 def test_docstring_has_every_section():
     assert set(strategy.sections()) >= {"Optimizes", "Metrics", "Parameters", "Limits"}
+
+
+def test_simulated_zone_evacuation_passes_the_referee():
+    from models.simulated import SimulationSpec, simulate_cluster
+    from tests.referee import referee
+
+    snap = simulate_cluster(SimulationSpec(hosts=30, fill=0.4, server_groups=6,
+                                           stopped_instances=5, seed=2))
+    solution = strategy.run(snap, {"source_zone": "az1"})
+    verdict = referee(snap, solution)
+    assert verdict.ok, verdict.violations[:3]
+    in_az1 = [snap.host_zone[h] == "az1" for h in verdict.placement]
+    stayed = solution.indicator("unplaceable_instances_count")
+    assert sum(in_az1) == stayed
+    assert verdict.enabled[[z == "az1" for z in snap.host_zone]].sum() == 0
