@@ -1,0 +1,258 @@
+"""Consolidation on arrays: choose the hosts to keep, relieve overload, pack the rest.
+
+Shared by the consolidation strategies. Given sizes and capacities in four
+measures (vcpus, memory, disk allocation and CPU demand), it keeps the
+fullest receiving hosts, moves everything else onto them, and searches for
+the fewest kept hosts with which everything fits.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from models.snapshot import ClusterSnapshot
+from strategies.packing import Units, build_units, pack
+
+_EPS = 1e-6
+
+
+@dataclass
+class ConsolidationProblem:
+    """Units to place and the hosts they may use, in four measures."""
+
+    units: Units
+    capacity: np.ndarray      # (H, 4) allocatable vcpus, memory, disk; CPU cores × target
+    receives: np.ndarray      # (H,) may take new units: up and enabled
+    host_names: tuple[str, ...]
+    n_instances: int
+    inst_host: np.ndarray
+    count_weight: float = 0.3
+
+    @classmethod
+    def from_snapshot(cls, snapshot: ClusterSnapshot, demand: np.ndarray,
+                      target_cpu_load: float | None,
+                      count_weight: float = 0.3) -> ConsolidationProblem:
+        """The problem for ``snapshot``; ``target_cpu_load=None`` ignores CPU demand.
+
+        ``count_weight`` trades moved memory for migrations when choosing the
+        hosts to keep: 0 keeps the hosts with the most allocated, higher
+        values favour hosts with many instances.
+        """
+        if target_cpu_load is None:
+            demand = np.zeros(snapshot.instance_count)
+            cpu_capacity = np.full(snapshot.host_count, np.inf)
+        else:
+            cpu_capacity = snapshot.host_cores * target_cpu_load
+        units = build_units(snapshot.inst_size, demand, snapshot.inst_host,
+                            snapshot.inst_group, snapshot.group_policies)
+        capacity = np.column_stack([snapshot.allocatable, cpu_capacity])
+        return cls(units=units, capacity=capacity, receives=snapshot.can_receive.copy(),
+                   host_names=snapshot.host_names, n_instances=snapshot.instance_count,
+                   inst_host=snapshot.inst_host, count_weight=count_weight)
+
+
+@dataclass
+class ConsolidationResult:
+    """Where every instance should end, why each moved one moves, and caveats."""
+
+    target: np.ndarray
+    reasons: dict[int, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def host_usage(units: Units, hosts: int, where: np.ndarray | None = None) -> np.ndarray:
+    """(H, 4) what the units use on each host (``where`` overrides their hosts)."""
+    where = units.host if where is None else where
+    return np.column_stack([np.bincount(where, weights=units.size[:, k], minlength=hosts)
+                            for k in range(units.size.shape[1])]).reshape(hosts, -1)
+
+
+def consolidate(problem: ConsolidationProblem, retries: int = 4) -> ConsolidationResult:
+    """Relieve hosts over capacity, then pack onto the fewest receiving hosts.
+
+    When relieving leaves units no host can take, it tries again evicting
+    only units smaller than those: more, smaller moves fit fragmented room.
+    """
+    units = problem.units
+    limit = np.full(units.size.shape[1], np.inf)
+    for _ in range(retries + 1):
+        placed, leftover, reasons, kept = _plan(problem, limit)
+        stuck = leftover[np.isin(leftover, list(reasons))] if len(leftover) else leftover
+        if not len(stuck):
+            break
+        limit = np.minimum(limit, units.size[stuck].min(axis=0) * 0.999)
+    result = _result(problem, placed, reasons, kept)
+    if len(leftover):
+        hosts = sorted({problem.host_names[units.host[u]] for u in leftover.tolist()})
+        result.notes.append(
+            f"{len(leftover)} unit(s) found no room and stay where they are, on "
+            f"{', '.join(hosts[:10])}{' …' if len(hosts) > 10 else ''}")
+    return result
+
+
+def _plan(problem: ConsolidationProblem, limit: np.ndarray):
+    units, hosts = problem.units, len(problem.host_names)
+    usage = host_usage(units, hosts)
+    evicted, reasons = _evictions(problem, usage, limit)
+    staying = np.ones(len(units.host), dtype=bool)
+    staying[evicted] = False
+    usage_left = usage - host_usage(_subset(units, evicted), hosts)
+    order = _keep_order(problem, usage_left)
+    fixed = ~problem.receives
+    need = usage_left[order].sum(axis=0) + units.size[evicted].sum(axis=0)
+
+    def attempt(k: int):
+        return _attempt(problem, order, k, staying, evicted, usage_left, fixed)
+
+    k_low = _fewest_hosts(problem.capacity[order], need)
+    placed, leftover, k_used = _search(attempt, k_low, len(order))
+    return placed, leftover, reasons, order[:k_used]
+
+
+def _subset(units: Units, ids: np.ndarray) -> Units:
+    return Units(size=units.size[ids], host=units.host[ids],
+                 members=[units.members[i] for i in ids.tolist()],
+                 anti_group=units.anti_group[ids])
+
+
+def _evictions(problem: ConsolidationProblem, usage: np.ndarray,
+               limit: np.ndarray) -> tuple[np.ndarray, dict]:
+    """Units to move off hosts above capacity in any measure, fewest and smallest first."""
+    units, cap = problem.units, problem.capacity
+    over = np.flatnonzero(np.any(usage > cap + _EPS, axis=1))
+    if not len(over):
+        return np.zeros(0, dtype=np.int64), {}
+    by_host: dict[int, list[int]] = {}
+    for u in np.flatnonzero(np.isin(units.host, over)).tolist():
+        by_host.setdefault(int(units.host[u]), []).append(u)
+    # a unit bigger than any spare room elsewhere would only come back as a leftover
+    spare = np.where(problem.receives[:, None], cap - usage, 0.0)
+    spare[over] = 0.0
+    largest_room = np.minimum(spare.max(axis=0), limit)
+    evicted, reasons = [], {}
+    for h in over.tolist():
+        excess = usage[h] - cap[h]
+        candidates = np.array(by_host.get(h, []), dtype=np.int64)
+        placeable = np.all(units.size[candidates] <= largest_room + _EPS, axis=1)
+        if _covers(units.size[candidates[placeable]], excess):
+            candidates = candidates[placeable]
+        chosen = _cover(units.size[candidates], excess)
+        why = _overload_reason(problem, h, usage[h], cap[h])
+        for u in candidates[chosen].tolist():
+            evicted.append(u)
+            reasons[u] = why
+    return np.array(evicted, dtype=np.int64), reasons
+
+
+def _covers(sizes: np.ndarray, excess: np.ndarray) -> bool:
+    return bool(np.all(sizes.sum(axis=0) >= excess - _EPS))
+
+
+def _cover(sizes: np.ndarray, excess: np.ndarray) -> list[int]:
+    """Indices of few, small rows whose sum covers the positive part of ``excess``."""
+    need = np.maximum(excess, 0.0)
+    chosen: list[int] = []
+    left = np.ones(len(sizes), dtype=bool)
+    scale = np.where(need > 0, need, 1.0)
+    while np.any(need > _EPS) and left.any():
+        covers = left & np.all(sizes >= need - _EPS, axis=1)
+        if covers.any():
+            # one unit is enough: the one that moves the least memory
+            k = int(np.argmin(np.where(covers, sizes[:, 1], np.inf)))
+        else:
+            gain = (np.minimum(sizes, need) / scale).sum(axis=1)
+            k = int(np.argmax(np.where(left, gain, -np.inf)))
+        chosen.append(k)
+        left[k] = False
+        need = np.maximum(need - sizes[k], 0.0)
+    return chosen
+
+
+def _overload_reason(problem: ConsolidationProblem, h: int, usage: np.ndarray,
+                     cap: np.ndarray) -> str:
+    name = problem.host_names[h]
+    if usage[3] > cap[3] + _EPS:
+        return f"relieve {name}: CPU demand {usage[3]:.1f} cores above its target {cap[3]:.1f}"
+    measure = ("vcpus", "memory_mb", "disk_gb")[int(np.argmax(usage[:3] - cap[:3]))]
+    return f"relieve {name}: {measure} allocated beyond its capacity"
+
+
+def _keep_order(problem: ConsolidationProblem, usage: np.ndarray) -> np.ndarray:
+    """Receiving hosts, fullest first: they are kept, the rest are emptied into them."""
+    receivers = np.flatnonzero(problem.receives)
+    cap = problem.capacity[receivers]
+    finite = np.where(np.isfinite(cap), cap, 0.0)
+    scale = np.maximum(finite.mean(axis=0), _EPS)
+    fullness = (usage[receivers] / scale).sum(axis=1)
+    # every instance left in place is a migration saved, whatever its size
+    counts = np.bincount(problem.units.host, minlength=len(problem.host_names))[receivers]
+    fullness = fullness + problem.count_weight * counts / max(counts.mean(), 1.0)
+    size = (finite / scale).sum(axis=1)
+    return receivers[np.lexsort((-size, -fullness))]
+
+
+def _fewest_hosts(capacity: np.ndarray, need: np.ndarray) -> int:
+    """Smallest k with the first k hosts' capacity covering ``need`` in every measure."""
+    total = np.cumsum(capacity, axis=0)
+    k = 0
+    for m in range(capacity.shape[1]):
+        if need[m] <= _EPS:
+            continue
+        k = max(k, int(np.searchsorted(total[:, m], need[m] - _EPS)) + 1)
+    return min(max(k, 1), len(capacity)) if len(capacity) else 0
+
+
+def _search(attempt, k_low: int, k_max: int):
+    """Fewest kept hosts with which packing succeeds: grow fast, then bisect back."""
+    if k_max == 0:
+        return attempt(0) + (0,)
+    k, step, failed = k_low, 1, k_low - 1
+    best = None
+    while True:
+        placed, leftover = attempt(k)
+        if not len(leftover) or k >= k_max:
+            best = (placed, leftover, k)
+            break
+        failed, k, step = k, min(k + step, k_max), step * 2
+    lo, hi = failed + 1, best[2] - 1
+    while lo <= hi and not len(best[1]):
+        mid = (lo + hi) // 2
+        placed, leftover = attempt(mid)
+        if len(leftover):
+            lo = mid + 1
+        else:
+            best, hi = (placed, leftover, mid), mid - 1
+    return best
+
+
+def _attempt(problem, order, k, staying, evicted, usage_left, fixed):
+    units = problem.units
+    kept = order[:k]
+    is_kept = np.zeros(len(problem.host_names), dtype=bool)
+    is_kept[kept] = True
+    on_kept = is_kept[units.host]
+    on_fixed = fixed[units.host]
+    pool = np.concatenate([np.flatnonzero(~on_kept & ~on_fixed & staying), evicted])
+    room = problem.capacity[kept] - usage_left[kept]
+    stay = np.flatnonzero(staying & (on_kept | on_fixed) & (units.anti_group >= 0))
+    group_hosts: dict[int, set[int]] = {}
+    for u in stay.tolist():
+        group_hosts.setdefault(int(units.anti_group[u]), set()).add(int(units.host[u]))
+    return pack(units, pool, kept, room, group_hosts, first=evicted)
+
+
+def _result(problem: ConsolidationProblem, placed: dict[int, int], reasons: dict,
+            kept: np.ndarray) -> ConsolidationResult:
+    units = problem.units
+    target = problem.inst_host.astype(np.int64).copy()
+    why: dict[int, str] = {}
+    for u, h in placed.items():
+        src = int(units.host[u])
+        if h == src:
+            continue
+        text = reasons.get(u) or f"empty {problem.host_names[src]}"
+        for i in units.members[u].tolist():
+            target[i] = h
+            why[i] = text
+    return ConsolidationResult(target=target, reasons=why)
