@@ -1,0 +1,101 @@
+"""How long an action graph takes when run under the applier's limits.
+
+A list-scheduling simulation: whenever an action finishes, start every ready
+action the limits allow, longest remaining chain first. Migrations count
+against ``max_parallel_migrations`` and, on both their source and their
+destination, against ``max_migrations_per_host``; other actions are not
+limited. It estimates; the applier decides at run time.
+"""
+from __future__ import annotations
+
+import heapq
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from strategies.solution import Migrate
+
+if TYPE_CHECKING:
+    from optimizer.planning.graph import ActionGraph
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Simulated start and finish of every action, in seconds from the plan's start."""
+
+    start_s: list[float]
+    finish_s: list[float]
+    duration_s: float       # under the concurrency limits
+    critical_path_s: float  # with unlimited concurrency: the dependencies alone
+    peak_parallel_migrations: int
+
+
+def simulate(graph: ActionGraph) -> Schedule:
+    """Run ``graph`` in simulated time under its concurrency limits."""
+    n = len(graph)
+    order = graph.topological_order()
+    duration = [graph.duration(node) for node in range(n)]
+    pred, succ = graph.graph.pred, graph.graph.succ
+    hosts: list[tuple[str, ...]] = [()] * n
+    for node in range(n):
+        action = graph.action(node)
+        if isinstance(action, Migrate):
+            hosts[node] = (action.source, action.destination)
+
+    earliest = [0.0] * n  # finish time with unlimited concurrency
+    for node in order:
+        earliest[node] = max((earliest[p] for p in pred[node]), default=0.0) + duration[node]
+    remaining = [0.0] * n  # longest chain from the node's start to the end: its priority
+    for node in reversed(order):
+        remaining[node] = duration[node] + max((remaining[c] for c in succ[node]), default=0.0)
+
+    per_host, parallel = graph.max_migrations_per_host, graph.max_parallel_migrations
+    waiting = [len(pred[node]) for node in range(n)]
+    start, finish = [0.0] * n, [0.0] * n
+    ready_other = [node for node in range(n) if not waiting[node] and not hosts[node]]
+    ready_moves = [(-remaining[node], node) for node in range(n)
+                   if not waiting[node] and hosts[node]]
+    heapq.heapify(ready_moves)
+    blocked: dict[str, list[tuple[float, int]]] = defaultdict(list)
+    busy: dict[str, int] = defaultdict(int)
+    running: list[tuple[float, int]] = []
+    moving = peak = 0
+    now = 0.0
+
+    def begin(node: int) -> None:
+        start[node], finish[node] = now, now + duration[node]
+        heapq.heappush(running, (finish[node], node))
+
+    while True:
+        for node in ready_other:
+            begin(node)
+        ready_other.clear()
+        while ready_moves and moving < parallel:
+            entry = heapq.heappop(ready_moves)
+            node = entry[1]
+            full = next((h for h in hosts[node] if busy[h] >= per_host), None)
+            if full is not None:
+                blocked[full].append(entry)  # retried when that host frees a slot
+                continue
+            for h in hosts[node]:
+                busy[h] += 1
+            moving += 1
+            begin(node)
+        peak = max(peak, moving)
+        if not running:
+            break
+        now, node = heapq.heappop(running)
+        if hosts[node]:
+            moving -= 1
+            for h in hosts[node]:
+                busy[h] -= 1
+                for entry in blocked.pop(h, ()):
+                    heapq.heappush(ready_moves, entry)
+        for child in succ[node]:
+            waiting[child] -= 1
+            if not waiting[child]:
+                if hosts[child]:
+                    heapq.heappush(ready_moves, (-remaining[child], child))
+                else:
+                    ready_other.append(child)
+    return Schedule(start, finish, max(finish, default=0.0), max(earliest, default=0.0), peak)
