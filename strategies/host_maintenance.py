@@ -144,7 +144,7 @@ def _spread(placement: Placement, units: list[list[int]], source: int) -> list[l
 
 def _best_fit(placement: Placement, unit: list[int], source: int,
               max_load: float | None) -> int | None:
-    """The host the unit fills most snugly (least room left after), or None."""
+    """The host the unit fills most snugly (least mean room left after), or None."""
     snap = placement.snapshot
     if len(unit) == 1:
         ok = placement.fitting_hosts(unit[0], max_load)
@@ -160,7 +160,7 @@ def _best_fit(placement: Placement, unit: list[int], source: int,
         return None
     size = snap.inst_size[unit].sum(axis=0)
     room = (placement.free - size) / np.maximum(snap.allocatable, _EPS)
-    return int(np.argmin(np.where(ok, room.max(axis=1), np.inf)))
+    return int(np.argmin(np.where(ok, room.mean(axis=1), np.inf)))
 
 
 strategy = Strategy(name=NAME, goal=GOAL, parameters=HostMaintenanceParameters,
