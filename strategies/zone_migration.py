@@ -134,34 +134,36 @@ def place_units(snapshot: ClusterSnapshot, units: list[list[int]], destinations:
                 sources: np.ndarray) -> tuple[np.ndarray, list[list[int]]]:
     """Target hosts for every instance, and the units no destination can take.
 
-    Each unit goes to the best-fitting destination: the one with the least
-    room left after it, relative to its size, so large hosts stay free for
-    large instances. An affinity unit whose group already has members off
+    Each unit goes to the best-fitting destination: the one left with the
+    least room after it (summed shares of its capacity), so roomy hosts stay
+    free for large instances. An affinity unit whose group already has members off
     the sources must join them there.
     """
     placement = snapshot.placement()
     unplaced: list[list[int]] = []
-    alloc = np.maximum(snapshot.allocatable, _EPS)
+    # work on the destinations' rows only: sources never receive
+    dest = np.flatnonzero(destinations)
+    capacity = snapshot.allocatable[dest]
+    scale = np.maximum(capacity, _EPS)
     for unit in units:
-        mask = destinations.copy()
-        for i in unit:
-            mask &= placement.fitting_hosts(i)
-        unit_size = snapshot.inst_size[unit].sum(axis=0)
-        mask &= np.all(placement.allocated + unit_size <= snapshot.allocatable + _EPS, axis=1)
         g = int(snapshot.inst_group[unit[0]])
-        if g >= 0 and snapshot.group_policies[g] == "affinity":
+        if g < 0 or snapshot.group_policies[g] != "affinity":
+            unit_size = snapshot.inst_size[unit[0]]
+            ok = placement.fitting_hosts(unit[0])[dest]
+        else:
+            # one host must take the whole unit; anti-affinity cannot apply to it
+            unit_size = snapshot.inst_size[unit].sum(axis=0)
+            ok = np.all(placement.allocated[dest] + unit_size <= capacity + _EPS, axis=1)
             elsewhere = [h for h in placement.group_hosts(g) if not sources[h]]
             if elsewhere:
-                only = np.zeros_like(mask)
-                only[elsewhere] = True
-                mask &= only
-        if not mask.any():
+                ok &= np.isin(dest, elsewhere)
+        if not ok.any():
             unplaced.append(unit)
             continue
-        left = ((snapshot.allocatable - placement.allocated - unit_size) / alloc).sum(axis=1)
-        dest = int(np.argmin(np.where(mask, left, np.inf)))
+        left = ((capacity - placement.allocated[dest] - unit_size) / scale).sum(axis=1)
+        h = int(dest[np.argmin(np.where(ok, left, np.inf))])
         for i in unit:
-            placement.move(i, dest)
+            placement.move(i, h)
     return placement.inst_host, unplaced
 
 

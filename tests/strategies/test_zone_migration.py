@@ -195,3 +195,13 @@ def test_simulated_zone_evacuation_passes_the_referee():
     stayed = solution.indicator("unplaceable_instances_count")
     assert sum(in_az1) == stayed
     assert verdict.enabled[[z == "az1" for z in snap.host_zone]].sum() == 0
+
+
+def test_affinity_member_joins_its_group_off_the_sources():
+    # "tight" would be the best fit, but the group lives on "mate"
+    hosts = [host("src"), host("tight", vcpus=2, memory_mb=2048), host("mate")]
+    vms = [vm("m1", "mate", 1, 1024, server_group="pair"),
+           vm("m2", "src", 1, 1024, server_group="pair")]
+    snap = ClusterSnapshot.from_records(hosts, vms, [ServerGroup("pair", "affinity")])
+    solution = strategy.run(snap, {"source_hosts": "src"})
+    assert [m.destination for m in solution.migrations] == ["mate"]
