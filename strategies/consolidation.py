@@ -97,7 +97,9 @@ def _plan(problem: ConsolidationProblem, limit: np.ndarray):
     evicted, reasons = _evictions(problem, usage, limit)
     staying = np.ones(len(units.host), dtype=bool)
     staying[evicted] = False
-    usage_left = usage - host_usage(_subset(units, evicted), hosts)
+    usage_left = usage - np.column_stack([
+        np.bincount(units.host[evicted], weights=units.size[evicted, k], minlength=hosts)
+        for k in range(units.size.shape[1])])
     order = _keep_order(problem, usage_left)
     fixed = ~problem.receives
     need = usage_left[order].sum(axis=0) + units.size[evicted].sum(axis=0)
@@ -108,12 +110,6 @@ def _plan(problem: ConsolidationProblem, limit: np.ndarray):
     k_low = _fewest_hosts(problem.capacity[order], need)
     placed, leftover, k_used = _search(attempt, k_low, len(order))
     return placed, leftover, reasons, order[:k_used]
-
-
-def _subset(units: Units, ids: np.ndarray) -> Units:
-    return Units(size=units.size[ids], host=units.host[ids],
-                 members=[units.members[i] for i in ids.tolist()],
-                 anti_group=units.anti_group[ids])
 
 
 def _evictions(problem: ConsolidationProblem, usage: np.ndarray,
@@ -246,13 +242,21 @@ def _result(problem: ConsolidationProblem, placed: dict[int, int], reasons: dict
             kept: np.ndarray) -> ConsolidationResult:
     units = problem.units
     target = problem.inst_host.astype(np.int64).copy()
+    moved = np.fromiter(placed, dtype=np.int64, count=len(placed))
+    dest = np.fromiter(placed.values(), dtype=np.int64, count=len(placed))
+    keep = dest != units.host[moved]
+    moved, dest = moved[keep], dest[keep]
+    names = problem.host_names
     why: dict[int, str] = {}
-    for u, h in placed.items():
-        src = int(units.host[u])
-        if h == src:
-            continue
-        text = reasons.get(u) or f"empty {problem.host_names[src]}"
-        for i in units.members[u].tolist():
-            target[i] = h
-            why[i] = text
+    singles = moved < len(units.single)
+    instances = units.single[moved[singles]]
+    target[instances] = dest[singles]
+    sources = units.host[moved[singles]].tolist()
+    for u, i, src in zip(moved[singles].tolist(), instances.tolist(), sources, strict=True):
+        why[i] = reasons.get(u) or f"empty {names[src]}"
+    for u, h in zip(moved[~singles].tolist(), dest[~singles].tolist(), strict=True):
+        members = units.members(u)
+        target[members] = h
+        text = reasons.get(u) or f"empty {names[int(units.host[u])]}"
+        why.update(dict.fromkeys(members.tolist(), text))
     return ConsolidationResult(target=target, reasons=why)

@@ -37,7 +37,40 @@ def order_moves(snapshot: ClusterSnapshot, target: np.ndarray,
     """
     reasons = reasons or {}
     moving = np.flatnonzero(target != snapshot.inst_host)
+    free_order, waiting_order = _split_safe(snapshot, target, moving)
+    out = _migrations(snapshot, free_order, snapshot.inst_host[free_order],
+                      target[free_order], reasons)
+    if not len(waiting_order):
+        return out
     state = _Replay(snapshot)
+    for i in free_order.tolist():
+        state.move(i, int(target[i]))
+    out += _replay_in_safe_order(snapshot, state, target, waiting_order, reasons)
+    return out
+
+
+def _split_safe(snapshot: ClusterSnapshot, target: np.ndarray,
+                moving: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Moves safe in any order, and the moves that must wait for others.
+
+    A move is safe at any moment when its destination could take every move
+    into it before anything leaves, and its instance has no anti-affinity
+    group (whose members may have to leave first).
+    """
+    hosts = snapshot.host_count
+    dest = target[moving]
+    incoming = np.column_stack([
+        np.bincount(dest, weights=snapshot.inst_size[moving, r], minlength=hosts)
+        for r in range(snapshot.inst_size.shape[1])]).reshape(hosts, -1)
+    roomy = np.all(snapshot.allocated + incoming <= snapshot.allocatable + _EPS, axis=1)
+    anti = np.array([p == "anti-affinity" for p in snapshot.group_policies] + [False])
+    grouped = anti[snapshot.inst_group[moving]]
+    safe = roomy[dest] & ~grouped
+    return moving[safe], moving[~safe]
+
+
+def _replay_in_safe_order(snapshot, state, target, moving, reasons) -> list[Migrate]:
+    """Emit moves one at a time, each when its destination has room right then."""
     waiting: dict[int, deque[int]] = defaultdict(deque)  # destination -> instances
     ready: deque[int] = deque(int(i) for i in moving)
     out: list[Migrate] = []
@@ -53,9 +86,8 @@ def order_moves(snapshot: ClusterSnapshot, target: np.ndarray,
                 state.move(i, dest)
                 pending -= 1
                 progressed = True
-                # the source has more room now: its waiting moves may go
+                # the source has more room now, and one group member fewer
                 ready.extend(waiting.pop(src, ()))
-                # a group member left the source: members waiting for it may go too
             else:
                 waiting[dest].append(i)
         if pending and not progressed:
@@ -97,6 +129,18 @@ def _spare_hosts(snapshot, state, i):
             break
         if not state.anti_affinity_blocks(i, int(h)):
             yield int(h)
+
+
+def _migrations(snapshot: ClusterSnapshot, moving: np.ndarray, sources: np.ndarray,
+                destinations: np.ndarray, reasons: dict[int, str]) -> list[Migrate]:
+    """Migrate actions for many moves at once (the common, unconstrained case)."""
+    uuids, names, states = snapshot.inst_uuids, snapshot.host_names, snapshot.inst_state
+    return [
+        Migrate(instance=uuids[i], source=names[s], destination=names[d],
+                migration_type="live" if states[i] == "active" else "cold",
+                reason=reasons.get(i, ""))
+        for i, s, d in zip(moving.tolist(), sources.tolist(), destinations.tolist(), strict=True)
+    ]
 
 
 def _migrate(snapshot, i, src, dest, reasons, detour=False) -> Migrate:
@@ -148,7 +192,7 @@ def disable_emptied(snapshot: ClusterSnapshot, target: np.ndarray,
     """Disable the enabled hosts that held instances before and hold none after."""
     before = snapshot.instances_per_host > 0
     after = np.bincount(target, minlength=snapshot.host_count) > 0
-    emptied = np.flatnonzero(before & ~after & snapshot.host_enabled)
+    emptied = np.flatnonzero(before & ~after & snapshot.host_enabled).tolist()
     return [ChangeServiceState(host=snapshot.host_names[h], state="disabled", reason=reason)
             for h in emptied]
 

@@ -25,41 +25,49 @@ MEASURES = 4  # vcpus, memory_mb, disk_gb, cpu demand
 
 @dataclass
 class Units:
-    """Movable units: sizes (U×4), current host, members, anti-affinity group."""
+    """Movable units: sizes (U×4), current host, anti-affinity group, members.
+
+    Units ``0..len(single)-1`` are single instances (``single`` holds their
+    instance index); the others are affinity groups (``together``).
+    """
 
     size: np.ndarray            # (U, 4)
     host: np.ndarray            # (U,) host index
-    members: list[np.ndarray]   # instance indices of each unit
     anti_group: np.ndarray      # (U,) anti-affinity group index, -1 for none
+    single: np.ndarray          # (S,) instance index of each single unit
+    together: list[np.ndarray]  # instance indices of each affinity unit
+
+    def members(self, u: int) -> np.ndarray:
+        s = len(self.single)
+        return self.single[u:u + 1] if u < s else self.together[u - s]
+
+    def subset_size(self, ids: np.ndarray) -> np.ndarray:
+        return self.size[ids]
 
 
 def build_units(inst_size: np.ndarray, demand: np.ndarray, inst_host: np.ndarray,
                 inst_group: np.ndarray, policies: tuple[str, ...]) -> Units:
     """One unit per instance, except affinity members on one host, which form one unit."""
-    n = len(inst_host)
     affinity = np.array([p == "affinity" for p in policies] + [False], dtype=bool)
     anti = np.array([p == "anti-affinity" for p in policies] + [False], dtype=bool)
-    grouped = affinity[inst_group] if n else np.zeros(0, dtype=bool)
+    grouped = affinity[inst_group]
     single = np.flatnonzero(~grouped)
-    size = np.column_stack([inst_size[single], demand[single]]) if n else np.zeros((0, 4))
+    sizes = [np.column_stack([inst_size[single], demand[single]]).reshape(-1, MEASURES)]
     hosts = [inst_host[single]]
-    members = [np.array([i]) for i in single.tolist()]
-    merged_sizes = []
+    together: list[np.ndarray] = []
     if grouped.any():
-        together: dict[tuple[int, int], list[int]] = {}
+        by_key: dict[tuple[int, int], list[int]] = {}
         for i in np.flatnonzero(grouped).tolist():
-            together.setdefault((int(inst_group[i]), int(inst_host[i])), []).append(i)
-        for (_, h), ids in sorted(together.items()):
+            by_key.setdefault((int(inst_group[i]), int(inst_host[i])), []).append(i)
+        for (_, h), ids in sorted(by_key.items()):
             idx = np.array(ids)
-            members.append(idx)
-            merged_sizes.append(np.append(inst_size[idx].sum(axis=0), demand[idx].sum()))
+            together.append(idx)
+            sizes.append(np.append(inst_size[idx].sum(axis=0), demand[idx].sum())[None, :])
             hosts.append(np.array([h]))
-    if merged_sizes:
-        size = np.vstack([size, np.array(merged_sizes)])
-    anti_group = np.where(anti[inst_group[single]], inst_group[single], -1) if n else single
-    anti_group = np.concatenate([anti_group, np.full(len(merged_sizes), -1)]).astype(np.int64)
-    return Units(size=size.reshape(-1, MEASURES), host=np.concatenate(hosts).astype(np.int64),
-                 members=members, anti_group=anti_group)
+    anti_group = np.where(anti[inst_group[single]], inst_group[single], -1)
+    anti_group = np.concatenate([anti_group, np.full(len(together), -1)]).astype(np.int64)
+    return Units(size=np.vstack(sizes), host=np.concatenate(hosts).astype(np.int64),
+                 anti_group=anti_group, single=single, together=together)
 
 
 def pack(units: Units, pool: np.ndarray, receivers: np.ndarray, room: np.ndarray,
@@ -101,16 +109,16 @@ def _classes(units: Units, pool: np.ndarray) -> list[_Class]:
     if not len(pool):
         return []
     sizes = units.size[pool]
-    keys, inverse = np.unique(sizes[:, :3], axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    order = np.lexsort((sizes[:, 3], inverse))
-    bounds = np.searchsorted(inverse[order], np.arange(len(keys) + 1))
-    classes = []
-    for k, key in enumerate(keys):
-        chunk = order[bounds[k]:bounds[k + 1]]
-        classes.append(_Class(tuple(key.tolist()), sizes[chunk, 3].tolist(),
-                              pool[chunk].tolist()))
-    # largest first, by the share of an average receiver each flavor takes
+    order = np.lexsort((sizes[:, 3], sizes[:, 2], sizes[:, 1], sizes[:, 0]))
+    flavor = sizes[order, :3]
+    starts = np.flatnonzero(np.r_[True, np.any(flavor[1:] != flavor[:-1], axis=1)])
+    bounds = np.r_[starts, len(order)]
+    keys = flavor[starts]
+    classes = [
+        _Class(tuple(keys[k].tolist()), sizes[order[a:b], 3].tolist(), pool[order[a:b]].tolist())
+        for k, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))
+    ]
+    # largest first, by the share of the biggest unit's size each flavor takes
     scale = np.maximum(keys.max(axis=0), _EPS)
     share = (keys / scale).max(axis=1)
     return [classes[k] for k in np.argsort(-share, kind="stable")]
