@@ -135,8 +135,7 @@ def demo(hosts: int, seed: int, strategy_name: str, params: tuple[str, ...],
         return
     out = render.console()
     render.render_demo(result, out)
-    out.print(f"Next: write this cluster to a file and plan on it:\n  {next_step}",
-              markup=False)
+    out.print(f"Next, plan on this cluster from a file: {next_step}", markup=False)
 
 
 # ----- plan -------------------------------------------------------------------------
