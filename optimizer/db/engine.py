@@ -1,0 +1,90 @@
+"""Opening the database: an engine per URL, checked and upgraded before use."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.orm import Session, sessionmaker
+
+from optimizer.config import mask_password
+from optimizer.db import migrate
+from optimizer.db.errors import DatabaseError
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; a SQLite file's folder is created on first use."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseError(f"database URL {mask_password(url)!r} is not valid") from None
+    options: dict = {"pool_pre_ping": True}
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        options = {}
+    try:
+        engine = create_engine(parsed, **options)
+    except (NoSuchModuleError, ImportError) as exc:
+        raise DatabaseError(
+            f"database URL {mask_password(url)!r}: no driver for it ({exc})") from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # Foreign keys are off by default in SQLite; WAL lets the CLI read while
+    # the applier writes, and with synchronous=NORMAL it syncs at checkpoints
+    # rather than at every commit (still never corrupts); the timeout waits
+    # for a writer instead of failing.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+@dataclass
+class Database:
+    """An open database: its engine and a factory of sessions."""
+
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in one transaction: committed on success, rolled back on error."""
+        with self.sessions.begin() as session:
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_database(url: str) -> Database:
+    """The database at ``url``, ready to use.
+
+    An empty database gets the tables; one at a revision this version does
+    not know, or at an older one, is refused with a :class:`DatabaseError`
+    saying what to do.
+    """
+    engine = make_engine(url)
+    try:
+        status = migrate.check_revision(engine)
+        if status.state is migrate.RevisionState.EMPTY:
+            migrate.upgrade(engine)
+        elif status.state is migrate.RevisionState.BEHIND:
+            raise DatabaseError(
+                f"database at revision {status.current}, older than this version's "
+                f"{status.head}: run `optimizer db upgrade` first")
+    except DatabaseError:
+        engine.dispose()
+        raise
+    # Rows stay readable after commit, so callers can print what they stored.
+    return Database(engine, sessionmaker(engine, expire_on_commit=False))

@@ -1,0 +1,1 @@
+"""Alembic migrations of the optimizer database; run through optimizer.db.migrate."""
