@@ -62,9 +62,13 @@ class _Rows:
         return LinearConstraint(matrix, np.array(self.lower), np.array(self.upper))
 
 
-def problem_size(hosts: int, classes: int, instances: int) -> int:
-    """Variables the model will have, about: y and n per host, s at most one per instance."""
-    return hosts * (1 + classes) + instances
+def problem_size(hosts: int, pooled_classes: int, instances: int) -> int:
+    """Variables a model will have, about: y and n per host, s at most one per instance.
+
+    Server-group members are counted once, with the instances: their
+    variables are binary in effect and their rules make them cheap to solve.
+    """
+    return hosts * (1 + pooled_classes) + instances
 
 
 def solve_consolidation(snapshot: ClusterSnapshot, classes: InstanceClasses, *,

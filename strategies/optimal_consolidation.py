@@ -35,8 +35,9 @@ class OptimalConsolidationParameters:
     mip_rel_gap: float = param(
         0.005, help="Relative optimality gap at which the solver stops.", minimum=0.0, maximum=1.0)
     max_problem_size: int = param(
-        60000, help="Most variables in one model; larger clusters are split into blocks of "
-        "hosts solved one after another.", minimum=100, maximum=10_000_000)
+        4000, help="Most variables in one model, estimated as hosts x (1 + flavor classes) + "
+        "instances; larger clusters are split into blocks of hosts solved one after another.",
+        minimum=100, maximum=10_000_000)
     cpu_sizing: str = param(
         "mean", help="How an instance's CPU demand is sized from its series: mean, a percentile "
         "or the peak over the audit window.", choices=CPU_SIZINGS)
@@ -128,8 +129,8 @@ def _host_blocks(snapshot: ClusterSnapshot, params: OptimalConsolidationParamete
     full hosts to pack onto and empty ones to release.
     """
     flavors = np.unique(snapshot.inst_size, axis=0).shape[0]
-    classes = flavors * params.demand_bins + int(grouped.sum())
-    size = problem_size(snapshot.host_count, classes, snapshot.instance_count)
+    size = problem_size(snapshot.host_count, flavors * params.demand_bins,
+                        snapshot.instance_count)
     count = max(1, math.ceil(size / params.max_problem_size))
     if count == 1:
         return [np.arange(snapshot.host_count)]
