@@ -115,7 +115,7 @@ def cli(debug: bool, verbose: int) -> None:
 # ----- demo -----------------------------------------------------------------------
 
 
-@cli.command()
+@cli.command(short_help="Run a strategy on a simulated cluster, show before/after.")
 @click.option("--hosts", default=40, show_default=True, help="Hosts in the simulated cluster.")
 @click.option("--seed", default=1, show_default=True, help="Seed of the simulation.")
 @click.option("--strategy", "strategy_name", default=DEFAULT_STRATEGY, show_default=True,
@@ -141,7 +141,7 @@ def demo(hosts: int, seed: int, strategy_name: str, params: tuple[str, ...],
 # ----- plan -------------------------------------------------------------------------
 
 
-@cli.command()
+@cli.command(short_help="Plan on a cluster-scenario/1 file, write an action plan.")
 @click.option("-s", "--scenario", required=True, metavar="FILE",
               help="A cluster-scenario/1 JSON file.")
 @click.option("--strategy", "strategy_name", required=True, help="Strategy to run.")
@@ -251,7 +251,7 @@ def _spec_dict(spec) -> dict:
 # ----- simulate -------------------------------------------------------------------------
 
 
-@cli.command()
+@cli.command(short_help="Write a simulated cluster as a scenario file.")
 @click.option("--hosts", default=40, show_default=True, help="Number of hosts.")
 @click.option("--seed", default=1, show_default=True, help="Seed; the same seed, the same cluster.")
 @click.option("--fill", default=0.4, show_default=True,
