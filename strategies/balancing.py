@@ -58,6 +58,10 @@ class BalanceSettings:
     destination_hosts: int = 16      # quietest hosts each step tries as destinations
     random_destinations: int = 0     # further destinations drawn at random per step
     seed: int = 0
+    # True: a metric earns nothing below its threshold and pays nothing up to it,
+    # so moves serve only the metrics still off target (fewer migrations).
+    # False: Watcher's plain weighted sum of standard deviations.
+    hinge_at_threshold: bool = False
 
 
 @dataclass
@@ -169,10 +173,11 @@ class _Balancer:
                 break
             if not self._unbalanced().any() and not self.overloaded().any():
                 break
-            sources = self._pick_sources()
+            excess = self._excess()
+            sources = self._pick_sources(excess)
             if sources.size == 0:
                 break
-            move = self._best_move(sources)
+            move = self._best_move(sources, excess)
             if move is None:
                 self.stuck[sources] = True
                 continue
@@ -196,7 +201,7 @@ class _Balancer:
         mean = self.sum1 / self.n
         return self.weights @ (self.loads - mean[:, None])
 
-    def _pick_sources(self) -> np.ndarray:
+    def _pick_sources(self, excess: np.ndarray) -> np.ndarray:
         """The busiest hosts that still have an instance to give; overloaded hosts first."""
         overloaded = self.overloaded()
         eligible = (self.population & ~self.stuck & (self.movable_left > 0)
@@ -205,7 +210,7 @@ class _Balancer:
             eligible &= overloaded  # balanced already: only overloads are left to fix
         if not eligible.any():
             return np.empty(0, dtype=np.int64)
-        priority = np.where(eligible, self._excess() + _OVERLOAD_PRIORITY * overloaded, -np.inf)
+        priority = np.where(eligible, excess + _OVERLOAD_PRIORITY * overloaded, -np.inf)
         k = min(self.settings.source_hosts, int(eligible.sum()))
         if k == 1:
             return np.array([int(np.argmax(priority))])
@@ -232,26 +237,24 @@ class _Balancer:
         cands = np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
         return cands[~self.moved[cands]]
 
-    def _best_move(self, sources: np.ndarray) -> tuple[int, int] | None:
+    def _best_move(self, sources: np.ndarray, excess: np.ndarray) -> tuple[int, int] | None:
         """The (instance, destination) pair that lowers the weighted stdev most, if any."""
         cands = self._candidates(sources)
         if cands.size == 0:
             return None
-        excess = self._excess()
         dests = self._pick_destinations(excess)
-        move = self._score(cands, dests)
-        if move is None and dests.size < int(self.destinations.sum()):
-            # the quietest hosts could not take any candidate: search every host once
-            move = self._score(cands, np.flatnonzero(self.destinations))
-        return move
-
-    def _score(self, cands: np.ndarray, dests: np.ndarray) -> tuple[int, int] | None:
-        if dests.size == 0:
-            return None
-        src = self.placement.inst_host[cands]
-        feasible = self._feasible(cands, src, dests)
+        feasible = self._feasible(cands, dests)
+        if not feasible.any() and dests.size < int(self.destinations.sum()):
+            # the quietest hosts cannot take any candidate: search every host once
+            dests = np.flatnonzero(self.destinations)
+            feasible = self._feasible(cands, dests)
         if not feasible.any():
             return None
+        return self._score(cands, dests, feasible)
+
+    def _score(self, cands: np.ndarray, dests: np.ndarray,
+               feasible: np.ndarray) -> tuple[int, int] | None:
+        src = self.placement.inst_host[cands]
         new_stdev = np.zeros(feasible.shape)
         for k in range(len(self.names)):
             amount, cap, load = self.amounts[k, cands], self.capacities[k], self.loads[k]
@@ -262,8 +265,9 @@ class _Balancer:
             d2 = (la - out) ** 2 - la ** 2 + (lb + into) ** 2 - lb ** 2
             mean = (self.sum1[k] + d1) / self.n
             var = (self.sum2[k] + d2) / self.n - mean ** 2
-            new_stdev += self.weights[k] * np.sqrt(np.maximum(var, 0.0))
-        gain = np.where(feasible, self.weights @ self.stdevs() - new_stdev, -np.inf)
+            new_stdev += self.weights[k] * self._counted(np.sqrt(np.maximum(var, 0.0)), k)
+        now = sum(self.weights[k] * self._counted(sd, k) for k, sd in enumerate(self.stdevs()))
+        gain = np.where(feasible, now - new_stdev, -np.inf)
         best = int(np.argmax(gain))
         r, c = divmod(best, dests.size)
         overloaded_source = self.cpu_load()[src[r]] > self.settings.max_cpu_load + _EPS
@@ -271,9 +275,16 @@ class _Balancer:
             return None
         return int(cands[r]), int(dests[c])
 
-    def _feasible(self, cands: np.ndarray, src: np.ndarray, dests: np.ndarray) -> np.ndarray:
+    def _counted(self, stdev, k: int):
+        """The part of metric ``k``'s stdev the score counts."""
+        if self.settings.hinge_at_threshold:
+            return np.maximum(stdev, self.thresholds[k])
+        return stdev
+
+    def _feasible(self, cands: np.ndarray, dests: np.ndarray) -> np.ndarray:
         """(C, D) pairs within allocatable capacity, CPU load limit and anti-affinity."""
         snap, place = self.snap, self.placement
+        src = place.inst_host[cands]
         room = snap.allocatable[dests] - place.allocated[dests]
         ok = np.all(snap.inst_size[cands][:, None, :] <= room[None, :, :] + _EPS, axis=2)
         cpu_room = self.settings.max_cpu_load * snap.host_cores[dests] - place.host_demand[dests]

@@ -53,8 +53,9 @@ def plan_workload_balance(snapshot: ClusterSnapshot,
     Limits:
         Greedy: each step moves one instance off the busiest host (overloaded
         hosts first) onto one of the 16 quietest hosts that can take it,
-        choosing the pair that lowers the stdev most, and stops when no pair
-        lowers it. Each instance moves at most once; no host is emptied and
+        choosing the pair that lowers the stdevs still above threshold most
+        (without pushing another metric over its threshold), and stops when
+        no pair helps. Each instance moves at most once; no host is emptied and
         empty hosts are not filled (that is consolidation's business).
         Affinity group members stay where they are. Destinations are up and
         enabled hosts with room in vcpus, memory and disk after ratios and
@@ -65,7 +66,7 @@ def plan_workload_balance(snapshot: ClusterSnapshot,
     goals = [cpu] + [MetricGoal(m, params.threshold) for m in params.metrics if m != "cpu"]
     settings = BalanceSettings(metrics=tuple(goals), cpu_sizing=params.cpu_sizing,
                                max_cpu_load=params.max_cpu_load,
-                               max_migrations=params.max_migrations)
+                               max_migrations=params.max_migrations, hinge_at_threshold=True)
     result = balance(snapshot, settings)
     return balancing_solution(snapshot, result, strategy=NAME, goal=GOAL,
                               reported=("cpu", *(m for m in params.metrics if m != "cpu")))
