@@ -114,6 +114,13 @@ def test_plan_without_output_prints_the_plan_json(tmp_path):
     assert json.loads(result.output)["format"] == "action-plan/1"
 
 
+def test_plan_table_without_output_shows_actions(tmp_path):
+    result = invoke("plan", "-s", str(write_scenario(tmp_path, SCENARIO)), "--strategy",
+                    "dummy", "-p", "count=1", "--format", "table")
+    assert result.exit_code == 0, result.stderr
+    assert "planned: 2 actions" in result.output and "dummy step 1" in result.output
+
+
 def test_plan_summary_as_json(tmp_path):
     result = invoke("plan", "-s", str(write_scenario(tmp_path, SCENARIO)), "--strategy",
                     "dummy", "-o", str(tmp_path / "p.json"), "--format", "json")
