@@ -76,7 +76,7 @@ def _options() -> dict[str | None, list[cfg.Opt]]:
         "simulated": [
             cfg.IntOpt("hosts", default=40, min=1, help="Hosts in a new simulated cloud."),
             cfg.IntOpt("seed", default=1, help="Random seed of a new simulated cloud."),
-            cfg.StrOpt("state_file", default=str(data / "simulated-cloud.json"),
+            cfg.StrOpt("state_file", default=str(data / "simulated-cloud.db"),
                        help="Where the simulated cloud keeps its state between runs."),
         ],
     }

@@ -1,0 +1,1 @@
+"""Clouds the engine acts on: the built-in simulated one, and later real ones."""
