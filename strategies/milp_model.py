@@ -139,6 +139,8 @@ def solve_consolidation(snapshot: ClusterSnapshot, classes: InstanceClasses, *,
     if result.x is not None:
         counts = np.rint(result.x[n_hosts:s_first]).astype(np.int64).reshape(n_classes, n_hosts)
         gap = float(result.mip_gap) if result.mip_gap is not None else 0.0
+        # the objective is at least the bound cut, which may prove more than HiGHS has yet
+        gap = max(0.0, min(gap, (result.fun - bound) / result.fun if result.fun > 0 else 0.0))
     return MilpOutcome(counts=counts, status=str(result.message), gap=gap,
                        seconds=time.perf_counter() - started, variables=variables,
                        hosts_lower_bound=bound)

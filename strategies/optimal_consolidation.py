@@ -102,8 +102,22 @@ def plan_optimal_consolidation(snapshot: ClusterSnapshot,
         migrations = order_moves(snapshot, progress.target, _reasons(snapshot, progress.target))
     except InfeasibleOrder as exc:
         return _fallback(snapshot, params, f"the optimal placement has no safe order: {exc}")
-    return _solution(snapshot, params, demand, grouped, blocks, progress, migrations,
-                     time.perf_counter() - started)
+    solution = _solution(snapshot, params, demand, grouped, blocks, progress, migrations,
+                         time.perf_counter() - started)
+    if solution.indicator("optimality_gap") <= params.mip_rel_gap:
+        return solution
+    # not proven: the heuristic is cheap, so keep whichever plan is better
+    heuristic = _fallback(snapshot, params, "it beat the solver, which did not prove its plan")
+    if _score(heuristic) < _score(solution):
+        return heuristic
+    return solution
+
+
+def _score(solution: Solution) -> tuple[float, float]:
+    """(active hosts after, moved memory): smaller is better, hosts first."""
+    after = solution.indicator("compute_nodes_count") or 0
+    after -= solution.indicator("released_compute_nodes_count") or 0
+    return after, solution.indicator("migrated_memory_gb") or 0.0
 
 
 def _rule_bound(snapshot: ClusterSnapshot) -> np.ndarray:
@@ -219,9 +233,7 @@ def _fallback(snapshot: ClusterSnapshot, params: OptimalConsolidationParameters,
                                         "disable_emptied_hosts": params.disable_emptied_hosts})
     demand = snapshot.cpu_demand(params.cpu_sizing)
     bound = _global_bound(snapshot, demand, _rule_bound(snapshot), params)
-    after = solution.indicator("compute_nodes_count") or 0
-    after -= solution.indicator("released_compute_nodes_count") or 0
-    gap = _bound_gap(int(after), bound)
+    gap = _bound_gap(int(_score(solution)[0]), bound)
     extra = tuple(i for i in (
         Indicator("optimality_gap", round(gap, 6), "ratio",
                   "Proven relative gap of active hosts to the capacity bound."),

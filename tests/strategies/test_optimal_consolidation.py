@@ -106,11 +106,13 @@ def test_tiny_time_limit_gives_a_valid_plan_or_says_it_fell_back():
 
 
 def test_large_problems_are_split_into_blocks_and_say_so():
-    snapshot = simulate_cluster(SimulationSpec(hosts=12, seed=2))
-    solution, verdict = plan(snapshot, max_problem_size=200)
-    assert solution.indicator("model_blocks") > 1
-    assert any("blocks" in note for note in solution.notes)
-    assert verdict.active_hosts < int(np.count_nonzero(snapshot.instances_per_host))
+    b = ClusterBuilder().hosts(16, vcpus=32, memory_gb=128)
+    for k in range(16):  # four fit a host: two blocks of eight hosts pack onto two each
+        b.vm(f"v{k}", on=f"h{k + 1}", vcpus=2, memory_gb=32, cpu_util=0.1)
+    solution, verdict = plan(b.build(), max_problem_size=100)
+    assert solution.indicator("model_blocks") == 2
+    assert any("2 blocks" in note for note in solution.notes)
+    assert verdict.active_hosts == 4
 
 
 def test_empty_cluster_gives_an_empty_solution():
