@@ -63,6 +63,8 @@ class ClusterSnapshot:
     group_names: tuple[str, ...]
     group_policies: tuple[str, ...]
     _index: dict = field(default_factory=dict, repr=False)
+    # instances an audit's scope leaves where they are; None: every one may move
+    inst_pinned: np.ndarray | None = None
 
     # ----- construction -------------------------------------------------
 
@@ -246,6 +248,51 @@ class ClusterSnapshot:
     def host_load(self, demand: np.ndarray | None = None) -> np.ndarray:
         """(H,) CPU load per host: demand over usable physical cores."""
         return self.host_demand(demand) / self.host_cores
+
+    @cached_property
+    def movable(self) -> np.ndarray:
+        """(N,) instances strategies may move: all but those the scope pins."""
+        if self.inst_pinned is None:
+            return _frozen(np.ones(self.instance_count, dtype=bool))
+        return _frozen(~self.inst_pinned)
+
+    def restrict(self, hosts: np.ndarray, pinned: np.ndarray | None = None) -> ClusterSnapshot:
+        """The part of the cluster on ``hosts`` (an (H,) mask), with ``pinned`` instances.
+
+        Instances on the other hosts leave with their hosts; ``pinned`` (an (N,)
+        mask over this snapshot's instances) marks instances that stay put.
+        """
+        keep_inst = hosts[self.inst_host]
+        new_index = np.cumsum(hosts) - 1
+        h, i = np.flatnonzero(hosts), np.flatnonzero(keep_inst)
+        series = None if self.inst_series is None else _frozen(self.inst_series[i])
+        pin = None if pinned is None else _frozen(np.asarray(pinned, dtype=bool)[i].copy())
+        restricted = ClusterSnapshot(
+            name=self.name, metrics_step_s=self.metrics_step_s,
+            host_names=tuple(self.host_names[k] for k in h),
+            host_size=_frozen(self.host_size[h]), host_reserved=_frozen(self.host_reserved[h]),
+            host_ratio=_frozen(self.host_ratio[h]), host_up=_frozen(self.host_up[h]),
+            host_enabled=_frozen(self.host_enabled[h]),
+            host_disabled_reason=tuple(self.host_disabled_reason[k] for k in h),
+            host_zone=tuple(self.host_zone[k] for k in h),
+            host_rack=tuple(self.host_rack[k] for k in h),
+            host_aggregates=tuple(self.host_aggregates[k] for k in h),
+            inst_uuids=tuple(self.inst_uuids[k] for k in i),
+            inst_names=tuple(self.inst_names[k] for k in i),
+            inst_size=_frozen(self.inst_size[i]),
+            inst_host=_frozen(new_index[self.inst_host[i]].astype(np.int32)),
+            inst_state=tuple(self.inst_state[k] for k in i),
+            inst_cpu_util=_frozen(self.inst_cpu_util[i]),
+            inst_memory_util=_frozen(self.inst_memory_util[i]),
+            inst_series=series, inst_group=_frozen(self.inst_group[i]),
+            group_names=self.group_names, group_policies=self.group_policies,
+            inst_pinned=pin,
+        )
+        restricted._index.update(
+            hosts={n: k for k, n in enumerate(restricted.host_names)},
+            instances={u: k for k, u in enumerate(restricted.inst_uuids)},
+            groups=dict(self._index.get("groups", {})))
+        return restricted
 
     # ----- views ----------------------------------------------------------
 

@@ -45,7 +45,7 @@ class ConsolidationProblem:
         else:
             cpu_capacity = snapshot.host_cores * target_cpu_load
         units = build_units(snapshot.inst_size, demand, snapshot.inst_host,
-                            snapshot.inst_group, snapshot.group_policies)
+                            snapshot.inst_group, snapshot.group_policies, snapshot.movable)
         capacity = np.column_stack([snapshot.allocatable, cpu_capacity])
         return cls(units=units, capacity=capacity, receives=snapshot.can_receive.copy(),
                    host_names=snapshot.host_names, n_instances=snapshot.instance_count,
@@ -120,7 +120,10 @@ def _evictions(problem: ConsolidationProblem, usage: np.ndarray,
     if not len(over):
         return np.zeros(0, dtype=np.int64), {}
     by_host: dict[int, list[int]] = {}
-    for u in np.flatnonzero(np.isin(units.host, over)).tolist():
+    movable = np.isin(units.host, over)
+    if units.pinned is not None:
+        movable &= ~units.pinned
+    for u in np.flatnonzero(movable).tolist():
         by_host.setdefault(int(units.host[u]), []).append(u)
     # a unit bigger than any spare room elsewhere would only come back as a leftover
     spare = np.where(problem.receives[:, None], cap - usage, 0.0)
@@ -229,7 +232,10 @@ def _attempt(problem, order, k, staying, evicted, usage_left, fixed):
     is_kept[kept] = True
     on_kept = is_kept[units.host]
     on_fixed = fixed[units.host]
-    pool = np.concatenate([np.flatnonzero(~on_kept & ~on_fixed & staying), evicted])
+    free = ~on_kept & ~on_fixed & staying
+    if units.pinned is not None:
+        free &= ~units.pinned
+    pool = np.concatenate([np.flatnonzero(free), evicted])
     room = problem.capacity[kept] - usage_left[kept]
     stay = np.flatnonzero(staying & (on_kept | on_fixed) & (units.anti_group >= 0))
     group_hosts: dict[int, set[int]] = {}

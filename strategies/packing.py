@@ -36,6 +36,7 @@ class Units:
     anti_group: np.ndarray      # (U,) anti-affinity group index, -1 for none
     single: np.ndarray          # (S,) instance index of each single unit
     together: list[np.ndarray]  # instance indices of each affinity unit
+    pinned: np.ndarray | None = None  # (U,) units that must stay where they are
 
     def members(self, u: int) -> np.ndarray:
         s = len(self.single)
@@ -46,8 +47,12 @@ class Units:
 
 
 def build_units(inst_size: np.ndarray, demand: np.ndarray, inst_host: np.ndarray,
-                inst_group: np.ndarray, policies: tuple[str, ...]) -> Units:
-    """One unit per instance, except affinity members on one host, which form one unit."""
+                inst_group: np.ndarray, policies: tuple[str, ...],
+                movable: np.ndarray | None = None) -> Units:
+    """One unit per instance, except affinity members on one host, which form one unit.
+
+    A unit with any member not ``movable`` is pinned.
+    """
     affinity = np.array([p == "affinity" for p in policies] + [False], dtype=bool)
     anti = np.array([p == "anti-affinity" for p in policies] + [False], dtype=bool)
     grouped = affinity[inst_group]
@@ -66,8 +71,12 @@ def build_units(inst_size: np.ndarray, demand: np.ndarray, inst_host: np.ndarray
             hosts.append(np.array([h]))
     anti_group = np.where(anti[inst_group[single]], inst_group[single], -1)
     anti_group = np.concatenate([anti_group, np.full(len(together), -1)]).astype(np.int64)
+    pinned = None
+    if movable is not None and not movable.all():
+        pinned = np.concatenate([~movable[single],
+                                 [not movable[m].all() for m in together]]).astype(bool)
     return Units(size=np.vstack(sizes), host=np.concatenate(hosts).astype(np.int64),
-                 anti_group=anti_group, single=single, together=together)
+                 anti_group=anti_group, single=single, together=together, pinned=pinned)
 
 
 def pack(units: Units, pool: np.ndarray, receivers: np.ndarray, room: np.ndarray,
