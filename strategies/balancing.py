@@ -254,9 +254,11 @@ class _Balancer:
 
     def _score(self, cands: np.ndarray, dests: np.ndarray,
                feasible: np.ndarray) -> tuple[int, int] | None:
+        """The feasible pair with the largest gain in weighted stdev, if it gains at all."""
         src = self.placement.inst_host[cands]
+        scored = [k for k in range(len(self.names)) if self.weights[k] > 0]
         new_stdev = np.zeros(feasible.shape)
-        for k in range(len(self.names)):
+        for k in scored:
             amount, cap, load = self.amounts[k, cands], self.capacities[k], self.loads[k]
             out = (amount / cap[src])[:, None]
             into = amount[:, None] / cap[dests][None, :]
@@ -266,7 +268,8 @@ class _Balancer:
             mean = (self.sum1[k] + d1) / self.n
             var = (self.sum2[k] + d2) / self.n - mean ** 2
             new_stdev += self.weights[k] * self._counted(np.sqrt(np.maximum(var, 0.0)), k)
-        now = sum(self.weights[k] * self._counted(sd, k) for k, sd in enumerate(self.stdevs()))
+        stdevs = self.stdevs()
+        now = sum(self.weights[k] * self._counted(stdevs[k], k) for k in scored)
         gain = np.where(feasible, now - new_stdev, -np.inf)
         best = int(np.argmax(gain))
         r, c = divmod(best, dests.size)
@@ -275,7 +278,7 @@ class _Balancer:
             return None
         return int(cands[r]), int(dests[c])
 
-    def _counted(self, stdev, k: int):
+    def _counted(self, stdev: np.ndarray | float, k: int) -> np.ndarray | float:
         """The part of metric ``k``'s stdev the score counts."""
         if self.settings.hinge_at_threshold:
             return np.maximum(stdev, self.thresholds[k])

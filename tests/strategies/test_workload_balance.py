@@ -167,3 +167,31 @@ def test_docstring_has_the_template_sections():
     sections = strategy.sections()
     assert all(sections[name] for name in DOC_SECTIONS)
     assert strategy.goal == "workload_balancing"
+
+
+def test_ram_alone_moves_memory_and_keeps_cpu_under_its_limit():
+    b = ClusterBuilder().hosts(2, vcpus=32, memory_gb=64)
+    for k in range(8):
+        b.vm(f"big{k}", on="h1", vcpus=1, memory_gb=4, cpu_util=0.0)
+    b.vm("h2-a", on="h2", vcpus=1, memory_gb=4, cpu_util=0.0)
+    snap = b.build()
+    solution = strategy.run(snap, {"metrics": "ram", "threshold": 0.05})
+    assert referee(snap, solution).ok
+    assert solution.indicator("ram_load_stdev_after") <= 0.05
+    assert len(solution.migrations) in (3, 4)
+
+
+def test_cpu_sizing_reads_the_cpu_series():
+    # both hosts average 0.4, but h1's instances peak at 1.0: p95 sees the imbalance
+    b = ClusterBuilder().hosts(2, vcpus=8)
+    for k in range(2):
+        b.vm(f"peaky{k}", on="h1", vcpus=2, cpu_util=0.4, series=[0.1, 0.1, 1.0, 0.4])
+        b.vm(f"flat{k}", on="h1", vcpus=2, cpu_util=0.4, series=[0.4, 0.4, 0.4, 0.4])
+        b.vm(f"steady{k}", on="h2", vcpus=2, cpu_util=0.4, series=[0.4, 0.4, 0.4, 0.4])
+        b.vm(f"calm{k}", on="h2", vcpus=2, cpu_util=0.4, series=[0.4, 0.4, 0.4, 0.4])
+    snap = b.build()
+    assert strategy.run(snap, {}).migrations == ()
+    solution = strategy.run(snap, {"cpu_sizing": "p95", "threshold": 0.05})
+    assert solution.migrations
+    assert solution.indicator("cpu_load_stdev_after") < solution.indicator(
+        "cpu_load_stdev_before")
