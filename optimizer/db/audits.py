@@ -39,6 +39,10 @@ def create_audit(session: Session, *, goal: str, audit_type: str = AuditType.ONE
     if audit_type == AuditType.CONTINUOUS and interval is None:
         raise InvalidValue("a CONTINUOUS audit needs an interval "
                                  "(seconds, or a cron expression such as '0 * * * *')")
+    for field, value in (("start_time", start_time), ("end_time", end_time)):
+        if value is not None and value.tzinfo is None:
+            raise InvalidValue(f"audit {field} {value.isoformat()} needs a time zone "
+                               "(e.g. 2025-01-31T22:00:00+00:00)")
     name = name or f"{goal}-{utcnow():%Y%m%dT%H%M%S.%fZ}"
     _check_name_free(session, name)
     row = AuditRow(

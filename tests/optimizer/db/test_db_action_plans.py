@@ -15,8 +15,9 @@ from optimizer.db import (
     set_action_plan_state,
     set_action_state,
     supersede_other_plans,
+    update_action_plan,
 )
-from optimizer.db.errors import InvalidPlan, NotFound, StillRunning
+from optimizer.db.errors import ConcurrentUpdate, InvalidPlan, NotFound, StillRunning
 from optimizer.states import IllegalTransition
 
 BULK_ACTIONS = 3_000  # over the drivers' batch sizes; the 10,000 timing is in benchmarks/
@@ -174,3 +175,17 @@ def test_deleting_an_audit_with_a_running_plan_is_refused(session, audit):
     with pytest.raises(StillRunning, match=f"action plan {plan.uuid} is PENDING; cancel it"):
         delete_audit(session, audit.uuid)
     assert get_audit(session, audit.uuid).state == "PENDING"
+
+
+def test_two_processes_cannot_both_start_a_plan(db, audit):
+    with db.session() as session:
+        uuid = plan_of(session, audit).uuid
+        set_action_plan_state(session, uuid, "PENDING")
+    with db.sessions() as slow:
+        stale = get_action_plan(slow, uuid)  # read while still PENDING
+        with db.session() as fast:
+            set_action_plan_state(fast, uuid, "ONGOING")
+        with pytest.raises(ConcurrentUpdate, match=f"action plan {uuid} changed meanwhile "
+                                                   r"\(now ONGOING\)"):
+            update_action_plan(slow, stale.uuid, state="ONGOING")
+        slow.rollback()

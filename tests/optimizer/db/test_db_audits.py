@@ -1,4 +1,6 @@
 """Audit templates and audits: create, find, list a page, change state, delete."""
+from datetime import UTC, datetime, timedelta, timezone
+
 import pytest
 
 from models.errors import UserError
@@ -184,3 +186,15 @@ def test_template_list_filters_by_goal(session):
     assert [t.name for t in list_audit_templates(session, {"goal": "dummy"})] == ["x", "z"]
     assert [t.name for t in list_audit_templates(session, page=Page(limit=1, sort_key="name",
                                                                     sort_dir="desc"))] == ["z"]
+
+
+def test_times_need_a_zone_and_come_back_in_utc(session):
+    naive = datetime(2025, 1, 31, 22, 0)
+    with pytest.raises(InvalidValue, match="start_time 2025-01-31T22:00:00 needs a time zone"):
+        create_audit(session, goal="dummy", start_time=naive)
+    paris = timezone(timedelta(hours=1))
+    audit = create_audit(session, goal="dummy", name="timed",
+                         start_time=naive.replace(tzinfo=paris))
+    session.expire_all()
+    assert get_audit(session, "timed").start_time == datetime(2025, 1, 31, 21, 0, tzinfo=UTC)
+    assert audit.start_time.utcoffset() == timedelta(0)
