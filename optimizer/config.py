@@ -150,7 +150,10 @@ def _check_values(conf: OptimizerConf) -> None:
             _value(conf, group, name)
         except (cfg.ConfigSourceValueError, ValueError) as exc:
             reason = _last_part(exc).removeprefix("is not valid: ")
-            where = conf.config_file or "the environment"
+            # oslo's own OS_<GROUP>__<OPTION> variables win over the file.
+            variable = f"OS_{group.upper()}__{name.upper()}"
+            where = (f"environment {variable}" if variable in os.environ
+                     else conf.config_file or "the environment")
             raise ConfigError(f"{where}: option [{group}] {name}: {reason}") from None
     url = conf.database.connection
     try:
