@@ -59,6 +59,9 @@ class Strategy:
     parameters: type
     execute: Callable[[ClusterSnapshot, Any], Solution]
     display_name: str = ""
+    # goal-only audits try every strategy of the goal with its defaults; one that
+    # needs parameters (a host to evacuate) or runs long opts out
+    auto_select: bool = True
 
     @property
     def summary(self) -> str:

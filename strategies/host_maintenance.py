@@ -164,4 +164,5 @@ def _best_fit(placement: Placement, unit: list[int], source: int,
 
 
 strategy = Strategy(name=NAME, goal=GOAL, parameters=HostMaintenanceParameters,
-                    execute=plan_host_maintenance, display_name="Host maintenance")
+                    execute=plan_host_maintenance, display_name="Host maintenance",
+                    auto_select=False)

@@ -300,4 +300,4 @@ def _unplaceable_note(snapshot: ClusterSnapshot, i: int) -> str:
 
 strategy = Strategy(name="zone_migration", goal="cluster_maintaining",
                     parameters=ZoneMigrationParameters, execute=plan_zone_migration,
-                    display_name="Zone migration")
+                    display_name="Zone migration", auto_select=False)

@@ -1,0 +1,1 @@
+"""The decision engine: audits in, recommended action plans out."""

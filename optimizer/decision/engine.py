@@ -1,0 +1,166 @@
+"""Running an audit: snapshot → scope → strategy → planner → stored plan.
+
+Each audit works on its own snapshot, so two audits can run at once. A
+strategy that fails fails its audit with the reason; it never takes the
+process down. Every phase is logged with its duration.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import update
+
+from models.errors import UserError
+from models.snapshot import ClusterSnapshot
+from optimizer.db import get_audit, set_audit_state
+from optimizer.db.action_plans import add_action_plan
+from optimizer.db.engine import Database
+from optimizer.db.schema import ActionPlanRow
+from optimizer.decision.effects import host_changes
+from optimizer.decision.scope import apply_scope
+from optimizer.decision.selection import Candidate, choose
+from optimizer.planning import PlannerConfig, plan
+from optimizer.states import ActionPlanState, AuditState, AuditType
+from strategies.base import Strategy
+from strategies.solution import Solution
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AuditOutcome:
+    """What one run of an audit produced."""
+
+    audit_uuid: str
+    state: str
+    action_plan_uuid: str | None = None
+    strategy: str | None = None
+    message: str = ""
+    seconds: dict[str, float] | None = None
+
+
+@dataclass
+class DecisionEngine:
+    """Turns audits into recommended action plans."""
+
+    database: Database
+    collect: Callable[[], ClusterSnapshot]
+    strategies: Mapping[str, Strategy]
+    planner: PlannerConfig
+
+    def run_audit(self, ident: str) -> AuditOutcome:
+        """Run the audit ``ident`` (uuid or name) once; never raises for a strategy's failure."""
+        with self.database.session() as session:
+            audit = get_audit(session, ident)
+            uuid, kind = audit.uuid, audit.audit_type
+            if audit.state != AuditState.ONGOING:
+                set_audit_state(session, uuid, AuditState.ONGOING)
+            request = (audit.id, audit.goal, audit.strategy, dict(audit.parameters),
+                       audit.scope)
+        try:
+            outcome = self._decide(uuid, *request)
+        except UserError as exc:
+            return self._fail(uuid, str(exc))
+        except Exception as exc:  # a broken plugin fails its audit, not the process
+            LOG.exception("audit %s failed", uuid)
+            return self._fail(uuid, f"{type(exc).__name__}: {exc}")
+        if kind == AuditType.ONESHOT:
+            with self.database.session() as session:
+                set_audit_state(session, uuid, AuditState.SUCCEEDED, outcome.message)
+            return AuditOutcome(**{**outcome.__dict__, "state": AuditState.SUCCEEDED})
+        return outcome
+
+    def _decide(self, uuid: str, audit_id: int, goal: str, strategy_name: str | None,
+                parameters: dict, scope) -> AuditOutcome:
+        seconds: dict[str, float] = {}
+        clock = time.perf_counter()
+        snapshot = apply_scope(self.collect(), scope)
+        seconds["model"] = time.perf_counter() - clock
+
+        clock = time.perf_counter()
+        comparison: list[Candidate] = []
+        if strategy_name:
+            strategy = self._strategy(strategy_name, goal)
+            solution = strategy.run(snapshot, parameters)
+        else:
+            strategy, solution, comparison = choose(snapshot, goal, dict(self.strategies))
+        seconds["strategy"] = time.perf_counter() - clock
+        _check_pinned(snapshot, solution, strategy.name)
+
+        clock = time.perf_counter()
+        graph = plan(snapshot, solution, self.planner)
+        duration = graph.schedule().duration_s
+        seconds["planner"] = time.perf_counter() - clock
+
+        clock = time.perf_counter()
+        efficacy = [{"name": i.name, "value": i.value, "unit": i.unit}
+                    for i in solution.indicators]
+        if comparison:
+            efficacy.append({"name": "strategy_comparison",
+                             "value": [c.as_dict() for c in comparison], "unit": ""})
+        message = "; ".join(solution.notes) or None
+        with self.database.session() as session:
+            row = add_action_plan(
+                session,
+                {"audit_id": audit_id, "strategy": strategy.name,
+                 "global_efficacy": efficacy, "estimated_duration_s": duration,
+                 "host_changes": host_changes(snapshot, solution), "status_message": message},
+                _in_execution_order(graph.to_records(), graph.topological_order()),
+                [{"name": i.name, "value": float(i.value), "unit": i.unit,
+                  "description": i.description} for i in solution.indicators],
+            )
+            plan_uuid = row.uuid
+            _supersede_older(session, audit_id, row.id)
+        seconds["store"] = time.perf_counter() - clock
+        LOG.info("audit %s: plan %s by %s with %d actions (%s)", uuid, plan_uuid,
+                 strategy.name, len(graph), ", ".join(f"{k} {v:.3f}s" for k, v in seconds.items()))
+        return AuditOutcome(uuid, AuditState.ONGOING, plan_uuid, strategy.name,
+                            message or "", seconds)
+
+    def _strategy(self, name: str, goal: str) -> Strategy:
+        strategy = self.strategies.get(name)
+        if strategy is None:
+            raise UserError(f"unknown strategy {name!r} "
+                            f"(installed: {', '.join(sorted(self.strategies))})")
+        if strategy.goal != goal:
+            raise UserError(f"strategy {name} serves goal {strategy.goal}, not {goal}")
+        return strategy
+
+    def _fail(self, uuid: str, reason: str) -> AuditOutcome:
+        LOG.warning("audit %s failed: %s", uuid, reason)
+        with self.database.session() as session:
+            set_audit_state(session, uuid, AuditState.FAILED, reason)
+        return AuditOutcome(uuid, AuditState.FAILED, message=reason)
+
+
+def _in_execution_order(records: list[dict], order: list[int]) -> list[dict]:
+    """Actions renumbered so each comes after its parents, as they are stored."""
+    position = {node: k for k, node in enumerate(order)}
+    return [{"type": records[node]["type"], "parameters": records[node]["parameters"],
+             "reason": records[node]["reason"],
+             "parents": sorted(position[p] for p in records[node]["parents"])}
+            for node in order]
+
+
+def _supersede_older(session, audit_id: int, newest_id: int) -> None:
+    """A newer recommendation of the same audit replaces the older ones."""
+    session.execute(
+        update(ActionPlanRow)
+        .where(ActionPlanRow.audit_id == audit_id, ActionPlanRow.id != newest_id,
+               ActionPlanRow.state == ActionPlanState.RECOMMENDED)
+        .values(state=ActionPlanState.SUPERSEDED,
+                status_message="superseded by a newer plan of the same audit")
+        .execution_options(synchronize_session=False))
+
+
+def _check_pinned(snapshot: ClusterSnapshot, solution: Solution, strategy: str) -> None:
+    if snapshot.inst_pinned is None:
+        return
+    pinned = {snapshot.inst_uuids[i] for i in snapshot.inst_pinned.nonzero()[0]}
+    moved = [m.instance for m in solution.migrations if m.instance in pinned]
+    if moved:
+        raise UserError(f"strategy {strategy} moved {len(moved)} instance(s) the scope "
+                        f"excludes (first: {moved[0]})")
