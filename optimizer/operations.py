@@ -1,0 +1,128 @@
+"""What users ask of audits and plans, checked once for the CLI and the API alike.
+
+Each function takes the :class:`~optimizer.context.Context`, does one
+request in its own transactions and returns plain rows; bad requests raise
+:class:`models.errors.UserError` with the reason.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from models.errors import UserError
+from optimizer.context import Context
+from optimizer.db import (
+    create_audit,
+    create_audit_from_template,
+    get_action,
+    get_action_plan,
+    get_audit,
+    get_audit_template,
+    list_actions,
+    set_action_plan_state,
+    set_action_state,
+)
+from optimizer.db.schema import ActionPlanRow, ActionRow, AuditRow
+from optimizer.decision.engine import AuditOutcome
+from optimizer.decision.premises import broken_premises
+from optimizer.decision.scope import normalize_scope
+from optimizer.states import ActionPlanState, ActionState, AuditType
+from strategies.base import GOALS
+
+
+def check_audit_request(ctx: Context, goal: str, strategy: str | None,
+                        parameters: Mapping[str, Any], scope: Any) -> tuple[dict, list]:
+    """Validated parameters (as JSON values) and normalised scope for an audit."""
+    if goal not in GOALS:
+        raise UserError(f"unknown goal {goal!r} (goals: {', '.join(GOALS)})")
+    if strategy is not None:
+        found = ctx.strategies.loaded.get(strategy)
+        if found is None:
+            raise UserError(f"unknown strategy {strategy!r} "
+                            f"(installed: {', '.join(sorted(ctx.strategies.loaded))})")
+        if found.goal != goal:
+            raise UserError(f"strategy {strategy} serves goal {found.goal}, not {goal}")
+        typed = found.validate(parameters)
+        parameters = {k: list(v) if isinstance(v, tuple) else v
+                      for k, v in typed.__dict__.items() if k in parameters}
+    elif parameters:
+        raise UserError("parameters need a strategy: name one with --strategy")
+    normalized = normalize_scope(scope)
+    return dict(parameters), [normalized] if normalized else []
+
+
+def new_audit(ctx: Context, *, goal: str | None = None, strategy: str | None = None,
+              parameters: Mapping[str, Any] | None = None, scope: Any = None,
+              name: str | None = None, audit_type: str = AuditType.ONESHOT,
+              interval: str | int | None = None, start_time: datetime | None = None,
+              end_time: datetime | None = None, auto_trigger: bool | None = None,
+              template: str | None = None) -> AuditRow:
+    """Store a new PENDING audit after checking goal, strategy, parameters and scope."""
+    with ctx.database.session() as session:
+        base = get_audit_template(session, template) if template else None
+        goal = goal or (base.goal if base else None)
+        if goal is None:
+            raise UserError("an audit needs a goal (--goal) or a template (--template)")
+        strategy = strategy or (base.strategy if base else None)
+        merged = {**(base.parameters if base else {}), **(parameters or {})}
+        scope = scope if scope is not None else (base.scope if base else None)
+        checked, scope = check_audit_request(ctx, goal, strategy, merged, scope)
+        fields = dict(goal=goal, strategy=strategy, parameters=checked, scope=scope, name=name,
+                      audit_type=audit_type, interval=interval, start_time=start_time,
+                      end_time=end_time)
+        if auto_trigger is not None:
+            fields["auto_trigger"] = auto_trigger
+        if base is not None:
+            return create_audit_from_template(session, base, **fields)
+        return create_audit(session, **fields)
+
+
+def run_audit(ctx: Context, ident: str) -> AuditOutcome:
+    """Run a stored audit now, in this process."""
+    return ctx.decision_engine().run_audit(ident)
+
+
+def start_action_plan(ctx: Context, uuid: str) -> ActionPlanRow:
+    """Approve a RECOMMENDED plan: PENDING, or SUPERSEDED when the cloud moved on."""
+    with ctx.database.session() as session:
+        plan = get_action_plan(session, uuid)
+        if plan.state != ActionPlanState.RECOMMENDED:
+            raise UserError(f"action plan {uuid} is {plan.state}; only a RECOMMENDED plan "
+                            "can be started")
+        pending = [{"type": a.type, "parameters": a.parameters}
+                   for a in list_actions(session, plan, page=None)
+                   if a.state == ActionState.PENDING]
+    problems = broken_premises(ctx.collector.collect(), pending)
+    with ctx.database.session() as session:
+        if problems:
+            return set_action_plan_state(
+                session, uuid, ActionPlanState.SUPERSEDED,
+                "the cloud changed since the audit: " + "; ".join(problems))
+        return set_action_plan_state(session, uuid, ActionPlanState.PENDING)
+
+
+def cancel_action_plan(ctx: Context, uuid: str) -> ActionPlanRow:
+    """Cancel a plan: at once when nothing runs, else CANCELLING for the applier to finish."""
+    with ctx.database.session() as session:
+        plan = get_action_plan(session, uuid)
+        if plan.state in (ActionPlanState.RECOMMENDED, ActionPlanState.PENDING):
+            return set_action_plan_state(session, uuid, ActionPlanState.CANCELLED,
+                                         "cancelled before it started")
+        return set_action_plan_state(session, uuid, ActionPlanState.CANCELLING,
+                                     "cancel requested")
+
+
+def skip_action(ctx: Context, uuid: str, reason: str = "skipped by request") -> ActionRow:
+    """Mark a PENDING action SKIPPED: its dependents may run without it."""
+    with ctx.database.session() as session:
+        action = get_action(session, uuid)
+        if action.state != ActionState.PENDING:
+            raise UserError(f"action {uuid} is {action.state}; only a PENDING action "
+                            "can be skipped")
+        return set_action_state(session, uuid, ActionState.SKIPPED, reason)
+
+
+def audit_of(ctx: Context, ident: str) -> AuditRow:
+    with ctx.database.session() as session:
+        return get_audit(session, ident)
