@@ -17,8 +17,6 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, milp
-from scipy.sparse import coo_array
 
 from models.records import MEMORY
 from models.snapshot import ClusterSnapshot
@@ -55,7 +53,11 @@ class _Rows:
         self.lower.append(lower)
         self.upper.append(upper)
 
-    def constraint(self, variables: int) -> LinearConstraint:
+    def constraint(self, variables: int):
+        # scipy.optimize takes a second to import: only audits that solve pay for it
+        from scipy.optimize import LinearConstraint
+        from scipy.sparse import coo_array
+
         matrix = coo_array(
             (np.concatenate(self.vals), (np.concatenate(self.rows), np.concatenate(self.cols))),
             shape=(len(self.lower), variables)).tocsr()
@@ -129,6 +131,8 @@ def solve_consolidation(snapshot: ClusterSnapshot, classes: InstanceClasses, *,
     _group_rows(snapshot, classes, rows, n_var, n_hosts)
     bound = hosts_lower_bound(snapshot, classes, target_cpu_load)
     rows.add(cols_h, 1.0, bound, np.inf)
+
+    from scipy.optimize import Bounds, milp
 
     result = milp(cost, integrality=integrality, bounds=Bounds(lower_b, upper_b),
                   constraints=rows.constraint(variables),

@@ -244,5 +244,7 @@ def _fallback(snapshot: ClusterSnapshot, params: OptimalConsolidationParameters,
                     notes=(f"fell back to vm_workload_consolidation: {why}",) + solution.notes)
 
 
+# goal-only audits skip it: with its time limit it would make every such audit slow
 strategy = Strategy(name=NAME, goal=GOAL, parameters=OptimalConsolidationParameters,
-                    execute=plan_optimal_consolidation, display_name="Optimal consolidation (MILP)")
+                    execute=plan_optimal_consolidation, display_name="Optimal consolidation (MILP)",
+                    auto_select=False)
