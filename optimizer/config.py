@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +54,34 @@ def _options() -> dict[str | None, list[cfg.Opt]]:
         None: [
             cfg.StrOpt("transport_url", default="fake://", secret=True,
                        help="oslo.messaging transport URL; fake:// runs in-process."),
+            cfg.StrOpt("host", default=socket.gethostname(),
+                       help="Name of this service host in notifications and worker records."),
+        ],
+        "service": [
+            cfg.FloatOpt("heartbeat_interval_s", default=5.0, min=0.1,
+                         help="How often a running service records that it is alive."),
+            cfg.FloatOpt("worker_timeout_s", default=30.0, min=1.0,
+                         help="Silence after which a worker is dead and its audits taken over."),
+            cfg.BoolOpt("notifications", default=True,
+                        help="Emit audit, action plan and action notifications."),
+            cfg.StrOpt("notification_topic", default="optimizer_notifications",
+                       help="Topic the optimizer's own notifications are sent to."),
+        ],
+        "listener": [
+            cfg.BoolOpt("enabled", default=True,
+                        help="Keep the cluster model fresh from Nova notifications."),
+            cfg.StrOpt("topic", default="versioned_notifications",
+                       help="Topic Nova's versioned notifications arrive on."),
+            cfg.FloatOpt("resync_interval_s", default=600.0, min=1.0,
+                         help="Seconds between full collections that replace the live model."),
+        ],
+        "scheduler": [
+            cfg.BoolOpt("enabled", default=True,
+                        help="Run CONTINUOUS audits on their schedules in decision engines."),
+            cfg.FloatOpt("sync_interval_s", default=5.0, min=0.1,
+                         help="How often schedules are brought in line with audit states."),
+            cfg.IntOpt("misfire_grace_s", default=60, min=1,
+                       help="How late a scheduled run may still start."),
         ],
         "database": [
             cfg.StrOpt("connection", default=f"sqlite:///{data / 'optimizer.db'}", secret=True,
@@ -78,6 +107,17 @@ def _options() -> dict[str | None, list[cfg.Opt]]:
             cfg.IntOpt("seed", default=1, help="Random seed of a new simulated cloud."),
             cfg.StrOpt("state_file", default=str(data / "simulated-cloud.db"),
                        help="Where the simulated cloud keeps its state between runs."),
+        ],
+        "api": [
+            cfg.StrOpt("host", default="127.0.0.1", help="Address the REST API listens on."),
+            cfg.PortOpt("port", default=9322, help="Port of the REST API (Watcher's)."),
+            cfg.StrOpt("auth", default="none", choices=["none", "token"],
+                       help="none: anyone may read and write (local use); token: bearer "
+                            "tokens from admin_tokens (read and write) or reader_tokens (read)."),
+            cfg.ListOpt("admin_tokens", default=[], secret=True,
+                        help="Tokens that may read and write through the API."),
+            cfg.ListOpt("reader_tokens", default=[], secret=True,
+                        help="Tokens that may only read through the API."),
         ],
     }
 
@@ -211,6 +251,8 @@ def effective_settings(conf: OptimizerConf) -> list[SettingRow]:
         value = _value(conf, group, name)
         if opt.secret and isinstance(value, str):
             value = mask_password(value)
+        elif opt.secret and isinstance(value, list):
+            value = ["***"] * len(value)
         rows.append(SettingRow(group, name, value, _source(conf, group, name)))
     return rows
 
@@ -248,6 +290,34 @@ class SimulatedSettings:
 
 
 @dataclass(frozen=True)
+class ServiceSettings:
+    """What `optimizer serve` needs: host name, liveness, notifications, listener, scheduler."""
+
+    host: str = "localhost"
+    heartbeat_interval_s: float = 5.0
+    worker_timeout_s: float = 30.0
+    notifications: bool = True
+    notification_topic: str = "optimizer_notifications"
+    listener_enabled: bool = True
+    listener_topic: str = "versioned_notifications"
+    resync_interval_s: float = 600.0
+    scheduler_enabled: bool = True
+    scheduler_sync_interval_s: float = 5.0
+    misfire_grace_s: int = 60
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """Where the REST API listens and who may use it."""
+
+    host: str = "127.0.0.1"
+    port: int = 9322
+    auth: str = "none"
+    admin_tokens: tuple[str, ...] = ()
+    reader_tokens: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Settings:
     """The whole configuration as plain values, with the rows for ``config show``."""
 
@@ -258,6 +328,8 @@ class Settings:
     simulated: SimulatedSettings
     config_file: str | None
     rows: tuple[SettingRow, ...]
+    api: ApiSettings = ApiSettings()
+    service: ServiceSettings = ServiceSettings()
 
 
 def settings_from(conf: OptimizerConf) -> Settings:
@@ -271,6 +343,12 @@ def settings_from(conf: OptimizerConf) -> Settings:
                                     conf.simulated.state_file),
         config_file=conf.config_file,
         rows=tuple(effective_settings(conf)),
+        service=ServiceSettings(
+            conf.host, conf.service.heartbeat_interval_s, conf.service.worker_timeout_s,
+            conf.service.notifications, conf.service.notification_topic,
+            conf.listener.enabled, conf.listener.topic, conf.listener.resync_interval_s,
+            conf.scheduler.enabled, conf.scheduler.sync_interval_s,
+            conf.scheduler.misfire_grace_s),
     )
 
 
