@@ -343,6 +343,8 @@ def settings_from(conf: OptimizerConf) -> Settings:
                                     conf.simulated.state_file),
         config_file=conf.config_file,
         rows=tuple(effective_settings(conf)),
+        api=ApiSettings(conf.api.host, conf.api.port, conf.api.auth,
+                        tuple(conf.api.admin_tokens), tuple(conf.api.reader_tokens)),
         service=ServiceSettings(
             conf.host, conf.service.heartbeat_interval_s, conf.service.worker_timeout_s,
             conf.service.notifications, conf.service.notification_topic,
