@@ -108,6 +108,23 @@ def _options() -> dict[str | None, list[cfg.Opt]]:
             cfg.StrOpt("state_file", default=str(data / "simulated-cloud.db"),
                        help="Where the simulated cloud keeps its state between runs."),
         ],
+        "applier": [
+            cfg.IntOpt("max_retries", default=2, min=0,
+                       help="Retries of an action after a transient error (e.g. no room yet)."),
+            cfg.FloatOpt("retry_backoff_s", default=1.0, min=0,
+                         help="Wait before the first retry; doubled for each further one."),
+            cfg.FloatOpt("action_timeout_s", default=600.0, min=0.001,
+                         help="An action still running after this long is aborted and fails."),
+            cfg.FloatOpt("poll_interval_s", default=0.2, min=0.001,
+                         help="How often running actions and the plan's state are checked."),
+            cfg.StrOpt("failure_policy", default="continue", choices=["continue", "stop"],
+                       help="After a failed action: continue independent branches, or stop."),
+            cfg.BoolOpt("revert_on_failure", default=False,
+                        help="Revert the completed actions, newest first, when a plan fails."),
+            cfg.FloatOpt("heartbeat_timeout_s", default=30.0, min=0.1,
+                         help="A plan whose applier has not been heard of for this long is "
+                              "taken over by another."),
+        ],
         "api": [
             cfg.StrOpt("host", default="127.0.0.1", help="Address the REST API listens on."),
             cfg.PortOpt("port", default=9322, help="Port of the REST API (Watcher's)."),
@@ -318,6 +335,19 @@ class ApiSettings:
 
 
 @dataclass(frozen=True)
+class ApplierSettings:
+    """How the applier retries, times out, polls and reacts to failures."""
+
+    max_retries: int = 2
+    retry_backoff_s: float = 1.0
+    action_timeout_s: float = 600.0
+    poll_interval_s: float = 0.2
+    failure_policy: str = "continue"
+    revert_on_failure: bool = False
+    heartbeat_timeout_s: float = 30.0
+
+
+@dataclass(frozen=True)
 class Settings:
     """The whole configuration as plain values, with the rows for ``config show``."""
 
@@ -330,6 +360,7 @@ class Settings:
     rows: tuple[SettingRow, ...]
     api: ApiSettings = ApiSettings()
     service: ServiceSettings = ServiceSettings()
+    applier: ApplierSettings = ApplierSettings()
 
 
 def settings_from(conf: OptimizerConf) -> Settings:
@@ -351,6 +382,7 @@ def settings_from(conf: OptimizerConf) -> Settings:
             conf.listener.enabled, conf.listener.topic, conf.listener.resync_interval_s,
             conf.scheduler.enabled, conf.scheduler.sync_interval_s,
             conf.scheduler.misfire_grace_s),
+        applier=ApplierSettings(**{o.name: conf.applier[o.name] for o in _options()["applier"]}),
     )
 
 

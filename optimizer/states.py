@@ -44,6 +44,7 @@ class ActionPlanState:
     FAILED = "FAILED"
     CANCELLING = "CANCELLING"
     CANCELLED = "CANCELLED"
+    PAUSED = "PAUSED"
     SUPERSEDED = "SUPERSEDED"
     DELETED = "DELETED"
 
@@ -77,7 +78,9 @@ AUDIT_TRANSITIONS: Mapping[str, frozenset[str]] = {
 ACTION_PLAN_TRANSITIONS: Mapping[str, frozenset[str]] = {
     _P.RECOMMENDED: frozenset({_P.PENDING, _P.CANCELLING, _P.CANCELLED, _P.SUPERSEDED}),
     _P.PENDING: frozenset({_P.ONGOING, _P.CANCELLING, _P.CANCELLED, _P.SUPERSEDED}),
-    _P.ONGOING: frozenset({_P.SUCCEEDED, _P.FAILED, _P.CANCELLING}),
+    _P.ONGOING: frozenset({_P.SUCCEEDED, _P.FAILED, _P.CANCELLING, _P.PAUSED}),
+    # Paused by request: the applier starts nothing new until resumed.
+    _P.PAUSED: frozenset({_P.ONGOING, _P.CANCELLING}),
     _P.CANCELLING: frozenset({_P.CANCELLED}),
     _P.SUCCEEDED: frozenset({_P.DELETED}),
     _P.FAILED: frozenset({_P.DELETED}),

@@ -24,16 +24,18 @@ PLANS = Table(
     ActionPlanRow, "action plan", filters=("state", "audit_id", "strategy"),
     sort_keys=("id", "created_at", "updated_at", "state", "estimated_duration_s"),
     editable=("state", "status_message", "global_efficacy", "estimated_duration_s",
-              "host_changes"),
+              "host_changes", "failure_policy", "revert_on_failure", "owner", "heartbeat_at"),
 )
 ACTIONS = Table(
     ActionRow, "action", filters=("state", "type", "action_plan_id"),
     sort_keys=("index", "id", "created_at", "updated_at", "state", "type"),
-    editable=("state", "status_message"), soft_deleted=False,
+    editable=("state", "status_message", "operation", "attempts", "moved_memory_mb"),
+    soft_deleted=False,
 )
 
 PLAN_FIELDS = frozenset({"audit_id", "strategy", "state", "global_efficacy",
-                         "estimated_duration_s", "host_changes", "status_message", "uuid"})
+                         "estimated_duration_s", "host_changes", "status_message", "uuid",
+                         "failure_policy", "revert_on_failure"})
 ACTION_FIELDS = frozenset({"type", "parameters", "parents", "reason", "state", "uuid",
                            "status_message"})
 INDICATOR_FIELDS = frozenset({"name", "value", "unit", "description"})

@@ -129,6 +129,11 @@ class ActionPlanRow(Timestamps, Base):
     host_changes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status_message: Mapped[str | None] = mapped_column(Text)
     deleted_at: Mapped[datetime | None]
+    # Set by the applier: how failures are handled, and who runs the plan (with a heartbeat).
+    failure_policy: Mapped[str | None] = mapped_column(String(STATE_LENGTH))
+    revert_on_failure: Mapped[bool | None]
+    owner: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    heartbeat_at: Mapped[datetime | None]
 
     audit: Mapped[AuditRow] = relationship(lazy="joined")
     indicators: Mapped[list[IndicatorRow]] = relationship(
@@ -152,6 +157,10 @@ class ActionRow(Timestamps, Base):
     state: Mapped[str] = mapped_column(String(STATE_LENGTH))
     status_message: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text, default="")
+    # The actuator's id of the step in flight, so a restarted applier can find it.
+    operation: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    moved_memory_mb: Mapped[float | None] = mapped_column(Float)
 
 
 class IndicatorRow(Base):
