@@ -19,6 +19,9 @@ INSTANCE_STATES = (
     "building", "error", "rescued", "resized", "soft_deleted",
 )
 GROUP_POLICIES = ("affinity", "anti-affinity")
+# instances mid-change or broken: Nova refuses to migrate them, so nothing plans to
+UNMOVABLE_STATES = frozenset({"building", "error", "resized", "soft_deleted", "deleted",
+                              "shelved_offloaded", "migrating", "rebuilding"})
 
 
 @dataclass(slots=True)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from models.errors import ScenarioError
-from models.records import RESOURCES, VCPUS, Host, Instance, ServerGroup
+from models.records import RESOURCES, UNMOVABLE_STATES, VCPUS, Host, Instance, ServerGroup
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -251,10 +251,11 @@ class ClusterSnapshot:
 
     @cached_property
     def movable(self) -> np.ndarray:
-        """(N,) instances strategies may move: all but those the scope pins."""
-        if self.inst_pinned is None:
-            return _frozen(np.ones(self.instance_count, dtype=bool))
-        return _frozen(~self.inst_pinned)
+        """(N,) instances strategies may move: not pinned by a scope, not mid-change."""
+        movable = np.array([s not in UNMOVABLE_STATES for s in self.inst_state], dtype=bool)
+        if self.inst_pinned is not None:
+            movable &= ~self.inst_pinned
+        return _frozen(movable.reshape(self.instance_count))
 
     def restrict(self, hosts: np.ndarray, pinned: np.ndarray | None = None) -> ClusterSnapshot:
         """The part of the cluster on ``hosts`` (an (H,) mask), with ``pinned`` instances.

@@ -140,7 +140,7 @@ class _Balancer:
         """Instances that may move, grouped by host: affinity members stay where they are."""
         snap = self.snap
         affinity = [g for g, p in enumerate(snap.group_policies) if p == "affinity"]
-        movable = ~np.isin(snap.inst_group, affinity)
+        movable = ~np.isin(snap.inst_group, affinity) & snap.movable
         ids = np.flatnonzero(movable)
         self.by_host = ids[np.argsort(snap.inst_host[ids], kind="stable")]
         hosts = snap.inst_host[self.by_host]

@@ -23,8 +23,6 @@ from strategies.solution import Solution
 NAME = "basic_consolidation"
 GOAL = "server_consolidation"
 _EPS = 1e-6
-# instances in these states are mid-change or broken: a host holding one is not emptied
-UNMOVABLE_STATES = frozenset({"building", "error", "resized", "soft_deleted"})
 
 
 @dataclass(frozen=True)
@@ -77,9 +75,7 @@ def _consolidate(placement: Placement, params: BasicConsolidationParameters,
     snap = placement.snapshot
     by_host = _instances_by_host(snap)
     frozen = np.zeros(snap.host_count, dtype=bool)
-    for i, state in enumerate(snap.inst_state):
-        if state in UNMOVABLE_STATES:
-            frozen[snap.inst_host[i]] = True
+    frozen[snap.inst_host[~snap.movable]] = True
     # candidates: active hosts we may empty; released: emptied, never a destination again
     candidate = (placement.count > 0) & snap.can_receive & ~frozen
     released = np.zeros(snap.host_count, dtype=bool)

@@ -62,8 +62,11 @@ def plan_host_maintenance(snapshot: ClusterSnapshot,
     if snapshot.host_enabled[source]:
         actions.append(ChangeServiceState(host=name, state="disabled",
                                           reason=f"maintenance of {name}"))
-    units = _units(snapshot, np.flatnonzero(snapshot.inst_host == source).tolist())
-    notes: list[str] = []
+    on_host = np.flatnonzero(snapshot.inst_host == source)
+    units = _units(snapshot, on_host.tolist())
+    notes: list[str] = [f"instance {snapshot.inst_uuids[i]} stays on {name}: it is "
+                        f"{snapshot.inst_state[i]} or excluded by the audit's scope"
+                        for i in on_host[~snapshot.movable[on_host]]]
     placement = Placement(snapshot)
     if backup is not None and not _all_onto(placement, units, backup, notes):
         placement = Placement(snapshot)
@@ -102,6 +105,8 @@ def _units(snapshot: ClusterSnapshot, members: list[int]) -> list[list[int]]:
     groups: dict[int, list[int]] = {}
     units: list[list[int]] = []
     for i in members:
+        if not snapshot.movable[i]:
+            continue  # pinned by the scope or mid-change: it stays, and the notes say so
         g = int(snapshot.inst_group[i])
         if g >= 0 and snapshot.group_policies[g] == "affinity":
             groups.setdefault(g, []).append(i)

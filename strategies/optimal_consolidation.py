@@ -87,6 +87,9 @@ def plan_optimal_consolidation(snapshot: ClusterSnapshot,
     n = snapshot.instance_count
     if n == 0:
         return Solution(strategy=NAME, goal=GOAL, notes=("no instances: nothing to consolidate",))
+    if not snapshot.movable.all():
+        # the model has no notion of an instance that must stay; the heuristic has
+        return _fallback(snapshot, params, "some instances may not move (scope or state)")
     demand = snapshot.cpu_demand(params.cpu_sizing)
     grouped = _rule_bound(snapshot)
     blocks = _host_blocks(snapshot, params, grouped)

@@ -108,7 +108,7 @@ def evacuation_units(snapshot: ClusterSnapshot, sources: np.ndarray,
     by their first member's priority; "age" is snapshot order, since the model
     holds no creation time.
     """
-    on_source = np.flatnonzero(sources[snapshot.inst_host])
+    on_source = np.flatnonzero(sources[snapshot.inst_host] & snapshot.movable)
     size = snapshot.inst_size
     if priority == "memory":
         order = sorted(on_source, key=lambda i: (-size[i, MEMORY], -size[i, VCPUS], i))

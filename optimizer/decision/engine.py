@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+import numpy as np
 from sqlalchemy import update
 
 from models.errors import UserError
@@ -157,10 +158,11 @@ def _supersede_older(session, audit_id: int, newest_id: int) -> None:
 
 
 def _check_pinned(snapshot: ClusterSnapshot, solution: Solution, strategy: str) -> None:
-    if snapshot.inst_pinned is None:
+    """A plugin that ignores ``snapshot.movable`` must not get its plan through."""
+    if snapshot.movable.all():
         return
-    pinned = {snapshot.inst_uuids[i] for i in snapshot.inst_pinned.nonzero()[0]}
-    moved = [m.instance for m in solution.migrations if m.instance in pinned]
+    stay = {snapshot.inst_uuids[i] for i in np.flatnonzero(~snapshot.movable)}
+    moved = [m.instance for m in solution.migrations if m.instance in stay]
     if moved:
-        raise UserError(f"strategy {strategy} moved {len(moved)} instance(s) the scope "
-                        f"excludes (first: {moved[0]})")
+        raise UserError(f"strategy {strategy} moved {len(moved)} instance(s) that must stay "
+                        f"(excluded by the scope or mid-change; first: {moved[0]})")
