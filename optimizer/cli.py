@@ -20,6 +20,8 @@ from models.errors import UserError
 from models.scenario import load_scenario, save_scenario
 from models.simulated import SimulationSpec, simulate_cluster
 from optimizer import render
+from optimizer.commands import GlobalOptions
+from optimizer.commands import register as register_commands
 from optimizer.demo import DEFAULT_STRATEGY, run_demo
 from optimizer.plan_file import plan_to_dict, write_plan
 from optimizer.plugins import find_strategy, load_strategies
@@ -106,10 +108,19 @@ param_option = click.option(
 @click.group(cls=OptimizerGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
 @click.option("-v", "--verbose", count=True, help="Log progress (-vv for debug detail).")
+@click.option("--config-file", metavar="PATH",
+              help="Configuration file (default: $OPTIMIZER_CONFIG_FILE, else optimizer.conf "
+                   "in the user's configuration folder).")
+@click.option("--database-url", metavar="URL",
+              help="Database of audits and plans (overrides the file and "
+                   "$OPTIMIZER_DATABASE_URL).")
 @click.version_option(package_name="optimizer", prog_name="optimizer")
-def cli(debug: bool, verbose: int) -> None:
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, verbose: int, config_file: str | None,
+        database_url: str | None) -> None:
     """Cloud resource optimization: cluster model → strategy → action plan."""
     _configure_logging(verbose)
+    ctx.obj = GlobalOptions(config_file, database_url)
 
 
 # ----- demo -----------------------------------------------------------------------
@@ -287,6 +298,9 @@ def simulate(hosts: int, seed: int, fill: float, cpu_util: float, host_models: s
         raise UserError(f"cannot write scenario {output}: {exc.strerror or exc}") from None
     click.echo(f"wrote {output}: {snapshot.host_count} hosts, {snapshot.instance_count} "
                f"instances ({snapshot.name})")
+
+
+register_commands(cli)  # audittemplate, audit, actionplan, action, config, db
 
 
 def main() -> None:

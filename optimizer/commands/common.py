@@ -1,0 +1,207 @@
+"""What every audit, plan and admin command shares: the context, options and output.
+
+The root group stores the global ``--config-file`` and ``--database-url`` in
+a :class:`GlobalOptions` on click's context; :func:`opened_context` turns them
+into an open :class:`~optimizer.context.Context` once per command and closes
+it afterwards. Tables go through rich; ``--format json`` prints one plain
+JSON document so it stays machine-readable.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from models.errors import UserError
+from optimizer import render
+from optimizer.config import Settings, load_config
+from optimizer.context import Context, open_context
+from optimizer.db import Page
+
+
+@dataclass(frozen=True)
+class GlobalOptions:
+    """The root group's options that every subcommand passes on."""
+
+    config_file: str | None = None
+    database_url: str | None = None
+
+    def as_arguments(self) -> list[str]:
+        """The same options as command-line arguments, for a child process."""
+        args = []
+        if self.config_file is not None:
+            args += ["--config-file", str(Path(self.config_file).expanduser().resolve())]
+        if self.database_url is not None:
+            args += ["--database-url", self.database_url]
+        return args
+
+
+def global_options() -> GlobalOptions:
+    """The global options of the command being run (defaults outside the root group)."""
+    obj = click.get_current_context().find_object(GlobalOptions)
+    return obj or GlobalOptions()
+
+
+def current_settings() -> Settings:
+    """Settings from the configuration file and the global options."""
+    options = global_options()
+    return load_config(options.config_file, options.database_url)
+
+
+@contextmanager
+def opened_context() -> Iterator[Context]:
+    """The command's context: settings read, database opened, strategies synced."""
+    ctx = open_context(current_settings())
+    try:
+        yield ctx
+    finally:
+        ctx.close()
+
+
+def exit_with(status: int) -> None:
+    """End the command with ``status`` after its output (e.g. 1 when a plan FAILED)."""
+    click.get_current_context().exit(status)
+
+
+# ----- options ----------------------------------------------------------------------
+
+format_option = click.option(
+    "--format", "output_format", type=click.Choice(["table", "json"]), default="table",
+    show_default=True, help="Human-readable tables or one JSON document.")
+
+param_option = click.option(
+    "-p", "--param", "params", multiple=True, metavar="KEY=VALUE",
+    help="A strategy parameter; repeat for several (see `optimizer strategy show NAME`).")
+
+
+def page_options(default_sort: str) -> Callable:
+    """``--limit``, ``--marker`` and ``--sort KEY[:asc|desc]`` for list commands."""
+    def decorate(command: Callable) -> Callable:
+        command = click.option("--sort", default=default_sort, show_default=True,
+                               metavar="KEY[:asc|desc]", help="Sort key and direction.")(command)
+        command = click.option("--marker", metavar="UUID",
+                               help="List what comes after this item (the last of the "
+                                    "previous page).")(command)
+        return click.option("--limit", type=int, metavar="N",
+                            help="At most N items.")(command)
+    return decorate
+
+
+def make_page(limit: int | None, marker: str | None, sort: str) -> Page:
+    """A storage page from the list options; a bad direction is a user error."""
+    key, _, direction = sort.partition(":")
+    direction = direction or "asc"
+    if direction not in ("asc", "desc"):
+        raise UserError(f"--sort {sort!r}: direction must be asc or desc")
+    return Page(limit=limit, marker=marker, sort_key=key.strip(), sort_dir=direction)
+
+
+def one_of(value: str, choices: Sequence[str], option: str) -> str:
+    """``value`` as one of ``choices`` (any case), else a one-line user error."""
+    for choice in choices:
+        if value.upper() == choice.upper():
+            return choice
+    raise UserError(f"{option} {value!r} is not one of {', '.join(choices)}")
+
+
+def parse_time(value: str | None, option: str) -> datetime | None:
+    """An ISO 8601 time from the command line (``Z`` or an offset gives its zone)."""
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"{option} {value!r} is not an ISO 8601 time "
+                        "(e.g. 2025-01-31T22:00:00+00:00)") from None
+
+
+def read_json_file(path: str, what: str) -> Any:
+    """The JSON document in ``path``; unreadable or invalid files are user errors."""
+    try:
+        text = Path(path).expanduser().read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"{what} file {path}: cannot read it: {exc.strerror or exc}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{what} file {path}: not valid JSON: line {exc.lineno} column "
+                        f"{exc.colno}: {exc.msg}") from None
+
+
+# ----- output -----------------------------------------------------------------------
+
+
+def print_json(document: Any) -> None:
+    """One JSON document on stdout; times become ISO strings."""
+    click.echo(json.dumps(document, indent=1, default=_json_default))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def console() -> Console:
+    """The console commands print their tables on."""
+    return render.console()
+
+
+def show_text(value: Any) -> str:
+    """A field value as one short line of a table."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, dict | list):
+        return json.dumps(value) if value else ""
+    return str(value)
+
+
+def print_fields(out: Console, title: str, fields: dict[str, Any]) -> None:
+    """One item as a two-column table of field and value."""
+    table = Table(title=title, title_justify="left", show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    for name, value in fields.items():
+        table.add_row(name, show_text(value))
+    out.print(table)
+
+
+def print_rows(out: Console, title: str, columns: Sequence[str],
+               rows: Sequence[dict[str, Any]]) -> None:
+    """Items as a table with one column per field in ``columns``."""
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        # a uuid is copied and pasted whole, so it never wraps
+        whole = column.endswith("uuid")
+        table.add_column(column.replace("_", " "), overflow="fold", no_wrap=whole,
+                         min_width=36 if whole else None)
+    for row in rows:
+        table.add_row(*(show_text(row.get(c)) for c in columns))
+    if not rows:
+        table.add_row("(none)", *[""] * (len(columns) - 1))
+    out.print(table)
+
+
+def duration_text(seconds: float | None) -> str:
+    """``1 h 02 min``, ``3 min 20 s`` or ``12.5 s`` for an estimated duration."""
+    if seconds is None:
+        return "unknown"
+    if seconds >= 3600:
+        return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60):02d} min"
+    if seconds >= 60:
+        return f"{int(seconds // 60)} min {int(seconds % 60):02d} s"
+    return f"{seconds:.1f} s"

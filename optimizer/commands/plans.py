@@ -1,0 +1,171 @@
+"""``optimizer actionplan``: list, show, start, watch, pause, resume, cancel, delete."""
+from __future__ import annotations
+
+import click
+from sqlalchemy import func, select
+
+from models.errors import UserError
+from optimizer import operations
+from optimizer.commands.common import (
+    console,
+    exit_with,
+    format_option,
+    make_page,
+    opened_context,
+    page_options,
+    print_json,
+    print_rows,
+)
+from optimizer.commands.execution import (
+    applier_module,
+    require_applier,
+    run_plan,
+    start_plan,
+    watch_plan,
+)
+from optimizer.commands.plan_view import print_plan
+from optimizer.commands.views import PLAN_COLUMNS, action_view, plan_view
+from optimizer.db import (
+    Page,
+    delete_action_plan,
+    get_action_plan,
+    get_audit,
+    list_action_plans,
+    list_actions,
+)
+from optimizer.db.schema import ActionRow
+
+DEFAULT_SHOWN = 50
+
+
+@click.group("actionplan")
+def actionplan() -> None:
+    """Inspect, start, follow and stop action plans."""
+
+
+@actionplan.command("list")
+@click.option("--audit", "audit_ident", metavar="NAME|UUID", help="Only this audit's plans.")
+@click.option("--state", help="Only plans in this state (e.g. RECOMMENDED).")
+@click.option("--strategy", help="Only plans made by this strategy.")
+@page_options("created_at")
+@format_option
+def list_(audit_ident: str | None, state: str | None, strategy: str | None, limit: int | None,
+          marker: str | None, sort: str, output_format: str) -> None:
+    """List action plans."""
+    with opened_context() as ctx, ctx.database.session() as session:
+        filters: dict = {"state": state.upper()} if state else {}
+        if strategy:
+            filters["strategy"] = strategy
+        if audit_ident:
+            filters["audit_id"] = get_audit(session, audit_ident).id
+        views = [plan_view(p) for p in
+                 list_action_plans(session, filters, make_page(limit, marker, sort))]
+    if output_format == "json":
+        print_json(views)
+    else:
+        print_rows(console(), "Action plans", PLAN_COLUMNS, views)
+
+
+@actionplan.command("show")
+@click.argument("uuid")
+@click.option("--limit", default=DEFAULT_SHOWN, show_default=True, metavar="N",
+              help="Show the first N actions and hosts.")
+@format_option
+def show(uuid: str, limit: int, output_format: str) -> None:
+    """Show a plan: efficacy, actions in execution order with parents, per-host changes."""
+    if limit < 1:
+        raise UserError(f"--limit must be at least 1, got {limit}")
+    with opened_context() as ctx, ctx.database.session() as session:
+        row = get_action_plan(session, uuid)
+        plan = {**plan_view(row), "host_changes": row.host_changes}
+        total = session.scalar(select(func.count()).select_from(ActionRow)
+                               .where(ActionRow.action_plan_id == row.id))
+        actions = [action_view(a) for a in
+                   list_actions(session, row, page=Page(limit=limit, sort_key="index"))]
+    if output_format == "json":
+        print_json({**plan, "actions_total": total, "actions": actions})
+        return
+    print_plan(console(), plan, actions, total, limit)
+
+
+@actionplan.command("start")
+@click.argument("uuid")
+@click.option("--no-wait", is_flag=True,
+              help="Run the plan in a background process and return at once.")
+@format_option
+def start(uuid: str, no_wait: bool, output_format: str) -> None:
+    """Approve a RECOMMENDED plan and run it, with a progress bar."""
+    with opened_context() as ctx:
+        outcome = start_plan(ctx, uuid, wait=not no_wait, output_format=output_format)
+    outcome.emit(output_format)
+    exit_with(outcome.status)
+
+
+@actionplan.command("execute", hidden=True)
+@click.argument("uuid")
+@format_option
+def execute(uuid: str, output_format: str) -> None:
+    """Run a PENDING plan to the end in this process (what `start --no-wait` launches)."""
+    with opened_context() as ctx:
+        outcome = run_plan(ctx, require_applier(), uuid, show_progress=False)
+    outcome.emit(output_format)
+    exit_with(outcome.status)
+
+
+@actionplan.command("watch")
+@click.argument("uuid")
+@format_option
+def watch(uuid: str, output_format: str) -> None:
+    """Follow a running plan's progress until it ends."""
+    with opened_context() as ctx:
+        outcome = watch_plan(ctx, uuid, output_format)
+    outcome.emit(output_format)
+    exit_with(outcome.status)
+
+
+@actionplan.command("pause")
+@click.argument("uuid")
+def pause(uuid: str) -> None:
+    """Let running actions finish but start no new ones."""
+    applier = require_applier()
+    with opened_context() as ctx:
+        applier.pause_plan(ctx, uuid)
+    click.echo(f"action plan {uuid}: pause requested")
+
+
+@actionplan.command("resume")
+@click.argument("uuid")
+def resume(uuid: str) -> None:
+    """Go on with a paused plan."""
+    applier = require_applier()
+    with opened_context() as ctx:
+        applier.resume_plan(ctx, uuid)
+    click.echo(f"action plan {uuid}: resumed")
+
+
+@actionplan.command("cancel")
+@click.argument("uuid")
+@format_option
+def cancel(uuid: str, output_format: str) -> None:
+    """Cancel a plan: at once if nothing runs, else after its running actions."""
+    with opened_context() as ctx:
+        view = plan_view(operations.cancel_action_plan(ctx, uuid))
+    if output_format == "json":
+        print_json(view)
+    elif applier_module() is None and view["state"] == "CANCELLING":
+        click.echo(f"action plan {uuid} CANCELLING (the applier is not installed to finish it)")
+    else:
+        click.echo(f"action plan {uuid} {view['state']}")
+
+
+@actionplan.command("delete")
+@click.argument("uuid")
+@format_option
+def delete(uuid: str, output_format: str) -> None:
+    """Delete a finished plan (SUCCEEDED, FAILED, CANCELLED or SUPERSEDED)."""
+    with opened_context() as ctx, ctx.database.session() as session:
+        view = plan_view(delete_action_plan(session, uuid))
+    if output_format == "json":
+        print_json({"deleted": view})
+    else:
+        click.echo(f"deleted action plan {uuid}")
