@@ -13,6 +13,7 @@ import numpy as np
 
 from models.snapshot import ClusterSnapshot
 from strategies.packing import Units, build_units, pack
+from strategies.repair import make_room
 
 _EPS = 1e-6
 
@@ -241,7 +242,15 @@ def _attempt(problem, order, k, staying, evicted, usage_left, fixed):
     group_hosts: dict[int, set[int]] = {}
     for u in stay.tolist():
         group_hosts.setdefault(int(units.anti_group[u]), set()).add(int(units.host[u]))
-    return pack(units, pool, kept, room, group_hosts, first=evicted)
+    placed, leftover = pack(units, pool, kept, room, group_hosts, first=evicted)
+    if len(leftover):
+        movable = np.ones(len(units.host), dtype=bool) if units.pinned is None \
+            else ~units.pinned
+        movable &= (units.anti_group < 0) & (np.arange(len(units.host)) < len(units.single))
+        residents = staying & on_kept & movable
+        residents[list(placed)] = movable[list(placed)]
+        leftover = make_room(units, leftover, kept, room, np.flatnonzero(residents), placed)
+    return placed, leftover
 
 
 def _result(problem: ConsolidationProblem, placed: dict[int, int], reasons: dict,
