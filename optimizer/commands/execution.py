@@ -10,6 +10,7 @@ data folder, so closing the terminal does not stop it.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import subprocess
 import sys
 import time
@@ -34,7 +35,7 @@ NOT_INSTALLED = "the applier is not installed"
 def applier_module() -> ModuleType | None:
     """``optimizer.applier``, or None while it is not installed."""
     try:
-        import optimizer.applier as applier
+        applier = importlib.import_module("optimizer.applier")
     except ModuleNotFoundError as exc:
         if exc.name == "optimizer.applier":
             return None

@@ -1,0 +1,121 @@
+"""optimizer actionplan list / show / start / watch / pause / resume / cancel / delete."""
+from __future__ import annotations
+
+from optimizer.cloud.simulated import CloudError
+
+
+def test_list_by_audit_and_state(optimizer):
+    optimizer.run("audit", "create", "--goal", "server_consolidation", "--name", "one")
+    optimizer.run("audit", "create", "--goal", "dummy", "--name", "two")
+    assert [p["audit"] for p in optimizer.json("actionplan", "list", "--audit", "one")] == [
+        "one"]
+    assert len(optimizer.json("actionplan", "list", "--state", "recommended")) == 2
+    assert optimizer.json("actionplan", "list", "--state", "FAILED") == []
+    assert "audit 'three' not found" in optimizer.run("actionplan", "list", "--audit", "three",
+                                                      status=2).stderr
+    assert "RECOMMENDED" in optimizer.run("actionplan", "list").stdout
+
+
+def test_show_presents_efficacy_actions_and_host_changes(optimizer):
+    uuid = optimizer.recommended_plan()
+    shown = optimizer.json("actionplan", "show", uuid, "--limit", "1000")
+    assert shown["actions_total"] == len(shown["actions"]) > 0
+    assert shown["host_changes"] and shown["estimated_duration_s"] > 0
+    assert all(p < a["index"] for a in shown["actions"] for p in a["parents"])
+
+    text = optimizer.run("actionplan", "show", uuid, "--limit", "1000").stdout
+    assert f"Action plan {uuid} — RECOMMENDED" in text
+    assert "Efficacy indicators" in text and "released_compute_nodes_count" in text
+    assert "stage 1:" in text and "stage 2:" in text
+    child = next(a for a in shown["actions"] if a["parents"])
+    assert f"#{child['index']} {child['type']}" in text
+    assert "after " + ", ".join(f"#{p}" for p in child["parents"]) in text
+    host, change = next(iter(shown["host_changes"].items()))
+    assert host in text
+    assert f"{change['instances'][0]} → {change['instances'][1]}" in text
+
+
+def test_show_limits_big_plans(optimizer):
+    uuid = optimizer.recommended_plan()
+    total = optimizer.json("actionplan", "show", uuid)["actions_total"]
+    text = optimizer.run("actionplan", "show", uuid, "--limit", "3").stdout
+    assert f"first 3 of {total}" in text
+    assert f"and {total - 3} more actions" in text
+    assert len(optimizer.json("actionplan", "show", uuid, "--limit", "3")["actions"]) == 3
+    assert "--limit must be at least 1" in optimizer.run("actionplan", "show", uuid,
+                                                         "--limit", "0", status=2).stderr
+
+
+def test_start_without_an_applier_leaves_the_plan_pending(optimizer, no_applier):
+    uuid = optimizer.recommended_plan()
+    result = optimizer.run("actionplan", "start", uuid)
+    assert "PENDING" in result.stdout and "the applier is not installed" in result.stdout
+    assert optimizer.json("actionplan", "show", uuid)["state"] == "PENDING"
+    again = optimizer.run("actionplan", "start", uuid, status=2)
+    assert "only a RECOMMENDED plan can be started" in again.stderr
+    assert "the applier is not installed" in optimizer.run("actionplan", "watch", uuid,
+                                                           status=2).stderr
+
+
+def test_start_runs_the_plan_with_progress(optimizer, fake_applier):
+    uuid = optimizer.recommended_plan()
+    total = optimizer.json("actionplan", "show", uuid)["actions_total"]
+    result = optimizer.run("actionplan", "start", uuid)
+    assert fake_applier.calls == [("execute", uuid)]
+    assert f"action plan {uuid} SUCCEEDED: {total} succeeded, 0 failed" in result.stdout
+    assert f"{total}/{total}" in result.stderr  # the progress bar, on stderr
+    assert optimizer.json("actionplan", "show", uuid)["state"] == "SUCCEEDED"
+
+    watched = optimizer.json("actionplan", "watch", uuid)
+    assert watched["state"] == "SUCCEEDED" and watched["succeeded"] == total
+
+
+def test_a_failed_plan_exits_1(optimizer, fake_applier):
+    fake_applier.fail_first = True
+    uuid = optimizer.recommended_plan()
+    result = optimizer.run("actionplan", "start", uuid, status=1)
+    assert f"action plan {uuid} FAILED: " in result.stdout and "1 failed" in result.stdout
+
+
+def test_auto_trigger_starts_the_recommended_plan(optimizer, fake_applier):
+    document = optimizer.json("audit", "create", "--goal", "server_consolidation",
+                              "--auto-trigger")
+    assert document["execution"]["state"] == "SUCCEEDED"
+    assert fake_applier.calls == [("execute", document["action_plan"]["uuid"])]
+
+
+def test_pause_and_resume_go_to_the_applier(optimizer, fake_applier):
+    uuid = optimizer.recommended_plan()
+    assert "pause requested" in optimizer.run("actionplan", "pause", uuid).stdout
+    assert "resumed" in optimizer.run("actionplan", "resume", uuid).stdout
+    assert fake_applier.calls == [("pause", uuid), ("resume", uuid)]
+
+
+def test_start_supersedes_a_plan_whose_premise_broke(optimizer, no_applier):
+    uuid = optimizer.recommended_plan()
+    first = next(a for a in optimizer.json("action", "list", "--plan", uuid)
+                 if a["type"] == "migrate")
+    instance, source = first["parameters"]["instance"], first["parameters"]["source"]
+    cloud = optimizer.cloud()
+    hosts = sorted(set(cloud.placement().values()) - {source})
+    for host in hosts:  # someone moves the instance by hand meanwhile
+        try:
+            cloud.start_migration(instance, source, host, "live")
+            break
+        except CloudError:
+            continue
+    assert cloud.host_of(instance) != source
+    result = optimizer.run("actionplan", "start", uuid, status=1)
+    assert "SUPERSEDED" in result.stdout and instance in result.stdout
+    plan = optimizer.json("actionplan", "show", uuid)
+    assert plan["state"] == "SUPERSEDED" and instance in plan["status_message"]
+
+
+def test_cancel_and_delete(optimizer):
+    uuid = optimizer.recommended_plan()
+    refused = optimizer.run("actionplan", "delete", uuid, status=2)
+    assert "cannot go from RECOMMENDED to DELETED" in refused.stderr
+    assert f"action plan {uuid} CANCELLED" in optimizer.run("actionplan", "cancel",
+                                                            uuid).stdout
+    assert f"deleted action plan {uuid}" in optimizer.run("actionplan", "delete", uuid).stdout
+    assert optimizer.json("actionplan", "list") == []
