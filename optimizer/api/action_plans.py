@@ -1,0 +1,139 @@
+"""``/v1/action_plans``: what audits recommend; started, cancelled or deleted here.
+
+Starting a plan (``POST .../start``, or a PATCH of its state to PENDING)
+checks that the cloud still matches what the audit saw: the plan becomes
+PENDING and is handed to the applier (``dispatcher.launch_plan``), or
+SUPERSEDED with the reason in ``status_message``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from optimizer import operations
+from optimizer.api.errors import BadRequest, Conflict
+from optimizer.api.microversion import SKIP_ACTION, version_of
+from optimizer.api.pagination import next_link, parse_list_query
+from optimizer.api.patch import PatchOperation, apply_patch
+from optimizer.api.strategies import strategy_name
+from optimizer.api.views import iso, links, only, strategy_uuid
+from optimizer.db import delete_action_plan, get_action_plan, get_audit, list_action_plans
+from optimizer.db.errors import NotFound
+from optimizer.db.query import is_uuid
+from optimizer.states import ActionPlanState
+
+router = APIRouter(prefix="/v1/action_plans", tags=["action plans"])
+
+SHORT = ("uuid", "audit_uuid", "strategy_uuid", "strategy_name", "state",
+         "efficacy_indicators", "global_efficacy", "updated_at", "links")
+SORT_KEYS = ("id", "created_at", "updated_at", "state")
+FILTERS = ("audit_uuid", "strategy", "state")
+
+
+def check_uuid(kind: str, ident: str) -> str:
+    """``ident`` if it is written as a UUID; a 400 naming it otherwise."""
+    if not is_uuid(ident):
+        raise BadRequest(f"{kind} id {ident!r} is not a UUID")
+    return ident
+
+
+def plan_view(request: Request, row) -> dict:
+    view = {"uuid": row.uuid, "audit_uuid": row.audit.uuid,
+            "strategy_uuid": strategy_uuid(row.strategy), "strategy_name": row.strategy,
+            "state": row.state,
+            "efficacy_indicators": [{"name": i.name, "description": i.description,
+                                     "unit": i.unit, "value": i.value}
+                                    for i in row.indicators],
+            "global_efficacy": [_efficacy(entry) for entry in row.global_efficacy],
+            "hostname": None, "created_at": iso(row.created_at),
+            "updated_at": iso(row.updated_at), "deleted_at": iso(row.deleted_at),
+            "links": links(request, "action_plans", row.uuid)}
+    if version_of(request) >= SKIP_ACTION:
+        view["status_message"] = row.status_message
+    return view
+
+
+def _efficacy(entry: dict[str, Any]) -> dict[str, Any]:
+    return {"name": entry.get("name"), "value": entry.get("value"),
+            "unit": entry.get("unit", ""), "description": entry.get("description", "")}
+
+
+def _list(request: Request, detail: bool) -> dict:
+    query = parse_list_query(request, FILTERS, SORT_KEYS)
+    filters: dict[str, Any] = dict(query.filters)
+    if "strategy" in filters:
+        filters["strategy"] = strategy_name(request, filters["strategy"])
+    with request.app.state.ctx.database.session() as session:
+        if "audit_uuid" in filters:
+            try:
+                filters["audit_id"] = get_audit(session, filters.pop("audit_uuid")).id
+            except NotFound:
+                filters["audit_id"] = -1  # an unknown audit has no plans
+        items = [plan_view(request, row)
+                 for row in list_action_plans(session, filters, query.page)]
+    resource = "action_plans/detail" if detail else "action_plans"
+    return {"action_plans": [item if detail else only(item, SHORT) for item in items],
+            "next": next_link(request, resource, query, items)}
+
+
+@router.get("", summary="List action plans")
+def list_all(request: Request) -> dict:
+    return _list(request, detail=False)
+
+
+@router.get("/detail", summary="List action plans with details")
+def list_detail(request: Request) -> dict:
+    return _list(request, detail=True)
+
+
+@router.get("/{plan}", summary="Show an action plan")
+def show(request: Request, plan: str) -> dict:
+    with request.app.state.ctx.database.session() as session:
+        return plan_view(request, get_action_plan(session, check_uuid("action plan", plan)))
+
+
+@router.post("/{plan}/start", summary="Start a RECOMMENDED action plan")
+def start(request: Request, plan: str) -> dict:
+    return _start(request, check_uuid("action plan", plan))
+
+
+def _start(request: Request, uuid: str) -> dict:
+    ctx = request.app.state.ctx
+    with ctx.database.session() as session:
+        state = get_action_plan(session, uuid).state
+    if state != ActionPlanState.RECOMMENDED:
+        raise Conflict(f"action plan {uuid} is {state}; only a RECOMMENDED plan can be started")
+    started = operations.start_action_plan(ctx, uuid)
+    if started.state == ActionPlanState.PENDING:
+        request.app.state.dispatcher.launch_plan(uuid)
+    with ctx.database.session() as session:
+        return plan_view(request, get_action_plan(session, uuid))
+
+
+@router.patch("/{plan}", summary="Start or cancel an action plan with a JSON patch")
+def patch(request: Request, plan: str, operations_: list[PatchOperation]) -> dict:
+    uuid = check_uuid("action plan", plan)
+    ctx = request.app.state.ctx
+    with ctx.database.session() as session:
+        current = {"state": get_action_plan(session, uuid).state}
+    changed = apply_patch(current, operations_, ("state",))
+    state = changed.get("state")
+    if state is None:
+        with ctx.database.session() as session:
+            return plan_view(request, get_action_plan(session, uuid))
+    if state == ActionPlanState.PENDING:
+        return _start(request, uuid)
+    if state in (ActionPlanState.CANCELLED, ActionPlanState.CANCELLING):
+        operations.cancel_action_plan(ctx, uuid)
+        with ctx.database.session() as session:
+            return plan_view(request, get_action_plan(session, uuid))
+    raise BadRequest(f"an action plan's state can be set to PENDING (start), CANCELLING or "
+                     f"CANCELLED, not {state!r}")
+
+
+@router.delete("/{plan}", status_code=204, summary="Delete a finished action plan")
+def delete(request: Request, plan: str) -> Response:
+    with request.app.state.ctx.database.session() as session:
+        delete_action_plan(session, check_uuid("action plan", plan))
+    return Response(status_code=204)

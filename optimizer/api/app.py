@@ -1,0 +1,54 @@
+"""The ASGI application: Watcher's v1 REST API over the optimizer's engine.
+
+:func:`create_app` wires the routers to a :class:`~optimizer.context.Context`
+(storage, strategies, collector) and a
+:class:`~optimizer.dispatch.Dispatcher` (where audits and plans go to run).
+Request handlers are plain functions: FastAPI runs them on its thread pool,
+so the synchronous storage layer never blocks the event loop.
+"""
+from __future__ import annotations
+
+from fastapi import Depends, FastAPI
+
+from optimizer.api import (
+    action_plans,
+    actions,
+    audit_templates,
+    audits,
+    data_model,
+    goals,
+    root,
+    services,
+    strategies,
+    webhooks,
+)
+from optimizer.api.auth import TokenAuth, authorize
+from optimizer.api.errors import install_error_handlers
+from optimizer.api.microversion import MicroversionMiddleware
+from optimizer.api.services import ServiceLister, embedded_services
+from optimizer.config import ApiSettings
+from optimizer.context import Context
+from optimizer.dispatch import Dispatcher
+
+PROTECTED = (goals, strategies, audit_templates, audits, action_plans, actions, data_model,
+             services, webhooks)
+
+
+def create_app(ctx: Context, dispatcher: Dispatcher, api: ApiSettings | None = None,
+               services_list: ServiceLister | None = None) -> FastAPI:
+    """The API app; ``api`` defaults to ``ctx.settings.api`` (auth off when there is none)."""
+    api = api or getattr(ctx.settings, "api", None) or ApiSettings()
+    app = FastAPI(title="optimizer", version="1.0",
+                  description="OpenStack Watcher compatible v1 API of the optimizer: goals, "
+                              "strategies, audit templates, audits, action plans, actions.")
+    app.state.ctx = ctx
+    app.state.dispatcher = dispatcher
+    app.state.auth = TokenAuth(api.auth == "token", tuple(api.admin_tokens),
+                               tuple(api.reader_tokens))
+    app.state.services = services_list or embedded_services
+    install_error_handlers(app)
+    app.add_middleware(MicroversionMiddleware)
+    app.include_router(root.router)
+    for module in PROTECTED:
+        app.include_router(module.router, dependencies=[Depends(authorize)])
+    return app
