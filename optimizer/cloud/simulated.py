@@ -7,11 +7,15 @@ that opens the same file sees the same cloud. Failures and hangs can be
 injected by rate or by instance, for tests and demos.
 
 Each change is one SQLite transaction: a process killed at any moment leaves
-the cloud either before or after the change, never half-way.
+the cloud either before or after the change, never half-way. An optional
+``notify(event_type, payload)`` callable hears of each committed change as
+a Nova-style versioned notification (migration ended, service enabled or
+disabled, host powered), so listeners can be exercised without OpenStack.
 """
 from __future__ import annotations
 
 import json
+import logging
 import random
 import sqlite3
 import time
@@ -71,9 +75,15 @@ class Faults:
 class SimulatedCloud:
     """Hosts, instances and migrations in one SQLite file."""
 
-    def __init__(self, path: str | Path, *, clock: Callable[[], float] = time.time):
+    # The notifier of clouds opened without one: a service sets it once, so every
+    # cloud its parts open (collector, actuator) reports changes.
+    process_notify: Callable[[str, dict], None] | None = None
+
+    def __init__(self, path: str | Path, *, clock: Callable[[], float] = time.time,
+                 notify: Callable[[str, dict], None] | None = None):
         self.path = Path(path)
         self.clock = clock
+        self.notify = notify
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -230,6 +240,7 @@ class SimulatedCloud:
                                 (int(enabled), None if enabled else reason, host))
             if cursor.rowcount == 0:
                 raise CloudError(f"host {host} does not exist")
+        self._notify_service(host)
 
     def set_power_state(self, host: str, on: bool) -> None:
         with self._transaction() as db:
@@ -241,6 +252,7 @@ class SimulatedCloud:
             cursor = db.execute("UPDATE hosts SET up = ? WHERE name = ?", (int(on), host))
             if cursor.rowcount == 0:
                 raise CloudError(f"host {host} does not exist")
+        self._notify_service(host)
 
     def host_state(self, host: str) -> tuple[bool, bool]:
         """(up, enabled) of ``host``."""
@@ -260,6 +272,7 @@ class SimulatedCloud:
         if not due:
             return
         faults = self.faults
+        moved = []
         with self._transaction() as db:
             for migration_id, uuid, destination in due:
                 outcome = _fate(faults, uuid, migration_id)
@@ -275,6 +288,42 @@ class SimulatedCloud:
                 if done:
                     db.execute("UPDATE instances SET host = ?, migrations = migrations + 1 "
                                "WHERE uuid = ?", (destination, uuid))
+                    moved.append((migration_id, uuid))
+        for migration_id, uuid in moved:
+            self._notify_moved(migration_id, uuid)
+
+    # ----- notifications ----------------------------------------------------------
+
+    def _notify_moved(self, migration_id: int, uuid: str) -> None:
+        if (self.notify or SimulatedCloud.process_notify) is None:
+            return
+        from optimizer.listener.nova import instance_payload
+
+        kind = self._db.execute("SELECT kind FROM migrations WHERE id = ?",
+                                (migration_id,)).fetchone()[0]
+        host, text = self._db.execute("SELECT host, record FROM instances WHERE uuid = ?",
+                                      (uuid,)).fetchone()
+        r = _load(text)
+        event = ("instance.live_migration_post.end" if kind == "live"
+                 else "instance.resize_confirm.end")
+        self._send(event, instance_payload(uuid, host, r.get("state", "active"), r["vcpus"],
+                                           r["memory_mb"], r["disk_gb"], r.get("name")))
+
+    def _notify_service(self, host: str) -> None:
+        if (self.notify or SimulatedCloud.process_notify) is None:
+            return
+        from optimizer.listener.nova import service_payload
+
+        up, enabled = self.host_state(host)
+        reason = self._db.execute("SELECT disabled_reason FROM hosts WHERE name = ?",
+                                  (host,)).fetchone()[0]
+        self._send("service.update", service_payload(host, enabled, up, reason))
+
+    def _send(self, event_type: str, payload: dict) -> None:
+        try:
+            (self.notify or SimulatedCloud.process_notify)(event_type, payload)
+        except Exception:  # the change is committed; a lost notification must not undo it
+            logging.getLogger(__name__).exception("notification %s not sent", event_type)
 
     # ----- helpers ------------------------------------------------------------------
 

@@ -1,0 +1,133 @@
+"""Running audits inside a decision-engine service: claim, run, hand on, release.
+
+Every way an audit reaches a decision engine — an RPC request, a schedule
+firing, a take-over — ends here, and every one first wins a claim in the
+database, so an audit run happens exactly once however many engines run:
+
+* a ONESHOT (or new EVENT) audit is claimed by its PENDING → ONGOING change,
+  which only one transaction can make;
+* an ONGOING EVENT audit runs once per request id, a CONTINUOUS one once
+  per scheduled time (:func:`optimizer.scheduler.claims.claim_run`);
+* the audit of a worker that stopped beating is taken over by a conditional
+  update of its claim, and run again by the engine that won it.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from optimizer.context import Context
+from optimizer.db import get_audit, set_audit_state
+from optimizer.db.errors import ConcurrentUpdate, NotFound
+from optimizer.dispatch import Dispatcher
+from optimizer.scheduler import claims
+from optimizer.states import ActionPlanState, AuditState, AuditType, IllegalTransition
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclass
+class AuditWorker:
+    """A decision engine's way of running audits it has claimed."""
+
+    ctx: Context
+    dispatcher: Dispatcher
+    worker: claims.Worker
+    # called when a CONTINUOUS audit is requested, so its schedule is made now
+    on_continuous: Callable[[str], None] = lambda uuid: None
+    timeout_s: float = 30.0
+
+    def handle_request(self, audit_uuid: str, request_id: str | None = None) -> str:
+        """Act on a request to run ``audit_uuid``; returns what was done, for logs and tests."""
+        try:
+            audit = self._audit(audit_uuid)
+        except NotFound:
+            LOG.warning("audit %s requested but not found: skipped", audit_uuid)
+            return "not found"
+        if audit.audit_type == AuditType.CONTINUOUS:
+            self.on_continuous(audit.uuid)
+            return "scheduled"
+        if audit.state == AuditState.PENDING:
+            if not self._claim_pending(audit.uuid):
+                return "taken by another worker"
+        elif audit.audit_type == AuditType.EVENT and audit.state == AuditState.ONGOING:
+            key = request_id or "unnamed"
+            if not claims.claim_run(self.ctx.database.engine, audit.uuid, key, self.worker.name):
+                return "taken by another worker"
+            with self.ctx.database.engine.begin() as conn:
+                claims.claim_audit(conn, audit.uuid, self.worker.name)
+        else:
+            LOG.info("audit %s is %s: nothing to run", audit.uuid, audit.state)
+            return f"skipped ({audit.state})"
+        self._run(audit.uuid)
+        return "ran"
+
+    def run_scheduled(self, audit_uuid: str, run_key: str) -> str:
+        """One firing of a CONTINUOUS audit's schedule; a no-op unless this worker wins it."""
+        if not claims.claim_run(self.ctx.database.engine, audit_uuid, run_key, self.worker.name):
+            return "taken by another worker"
+        try:
+            audit = self._audit(audit_uuid)
+        except NotFound:
+            return "not found"
+        if audit.state != AuditState.ONGOING:
+            LOG.info("audit %s is %s: scheduled run %s skipped", audit_uuid, audit.state,
+                     run_key)
+            return f"skipped ({audit.state})"
+        self._execute(audit_uuid)
+        return "ran"
+
+    def recover_orphans(self) -> list[str]:
+        """Take over and rerun audits whose worker died; returns their uuids."""
+        taken = []
+        engine = self.ctx.database.engine
+        for audit_uuid, dead in claims.orphaned_audits(engine, self.timeout_s):
+            if not claims.take_over(engine, audit_uuid, dead, self.worker.name):
+                continue
+            try:
+                audit = self._audit(audit_uuid)
+            except NotFound:
+                claims.release_audit(engine, audit_uuid, self.worker.name)
+                continue
+            if audit.state != AuditState.ONGOING or audit.audit_type == AuditType.CONTINUOUS:
+                claims.release_audit(engine, audit_uuid, self.worker.name)
+                continue
+            LOG.warning("audit %s: worker %s is gone, %s takes it over", audit_uuid, dead,
+                        self.worker.name)
+            taken.append(audit_uuid)
+            self._run(audit_uuid)
+        return taken
+
+    # ----- helpers -----------------------------------------------------------
+
+    def _audit(self, uuid: str):
+        with self.ctx.database.session() as session:
+            return get_audit(session, uuid)
+
+    def _claim_pending(self, uuid: str) -> bool:
+        try:
+            with self.ctx.database.session() as session:
+                set_audit_state(session, uuid, AuditState.ONGOING)
+                claims.claim_audit(session.connection(), uuid, self.worker.name)
+        except (ConcurrentUpdate, IllegalTransition) as exc:
+            LOG.info("audit %s already claimed: %s", uuid, exc)
+            return False
+        return True
+
+    def _run(self, uuid: str) -> None:
+        try:
+            self._execute(uuid)
+        finally:
+            claims.release_audit(self.ctx.database.engine, uuid, self.worker.name)
+
+    def _execute(self, uuid: str) -> None:
+        outcome = self.ctx.decision_engine().run_audit(uuid)
+        LOG.info("audit %s: %s (plan %s) on %s", uuid, outcome.state,
+                 outcome.action_plan_uuid, self.worker.name)
+        if outcome.action_plan_uuid and self._audit(uuid).auto_trigger:
+            from optimizer.operations import start_action_plan
+
+            plan = start_action_plan(self.ctx, outcome.action_plan_uuid)
+            if plan.state == ActionPlanState.PENDING:
+                self.dispatcher.launch_plan(plan.uuid)

@@ -1,0 +1,232 @@
+"""The long-running services of `optimizer serve`, in one process or one per role.
+
+Roles:
+
+* ``all`` (the embedded default, for SQLite and ``fake://``): API, decision
+  engine, applier, scheduler and listener in this process;
+* ``api``: the REST API; audits and plans are cast over RPC;
+* ``decision-engine``: consumes the decision engine topic, runs CONTINUOUS
+  schedules, keeps a live model from Nova notifications, takes over the
+  audits of dead engines;
+* ``applier``: consumes the applier topic and periodically recovers plans
+  left ONGOING by a dead applier.
+
+Every role records a heartbeat, emits notifications of the rows it changes,
+and stops gracefully on SIGTERM or SIGINT: servers stop taking messages,
+running work finishes, the scheduler shuts down.
+"""
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import oslo_messaging
+
+from models.errors import UserError
+from optimizer.cloud.simulated import SimulatedCloud
+from optimizer.collectors import open_collector
+from optimizer.config import Settings
+from optimizer.context import Context, open_context
+from optimizer.listener.live_model import LiveModel
+from optimizer.listener.service import NovaListener
+from optimizer.messaging.notifications import NotificationEmitter, watch_database
+from optimizer.messaging.rpc import (
+    ApplierEndpoint,
+    DecisionEngineEndpoint,
+    RPCDispatcher,
+    rpc_server,
+)
+from optimizer.messaging.transport import Topics, notification_transport
+from optimizer.scheduler import claims
+from optimizer.scheduler.audit_worker import AuditWorker
+from optimizer.scheduler.continuous import ContinuousAudits
+
+LOG = logging.getLogger(__name__)
+ROLES = ("all", "api", "decision-engine", "applier")
+
+
+@dataclass
+class Service:
+    """The parts of one service process, started and stopped together."""
+
+    settings: Settings
+    role: str
+    topics: Topics
+    dispatcher: RPCDispatcher
+    contexts: list[Context] = field(default_factory=list)
+    workers: list[claims.Worker] = field(default_factory=list)
+    servers: list[oslo_messaging.MessageHandlingServer] = field(default_factory=list)
+    audits: AuditWorker | None = None
+    schedules: ContinuousAudits | None = None
+    model: LiveModel | None = None
+    listener: NovaListener | None = None
+    emitter: NotificationEmitter | None = None
+    api_context: Context | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+    _unhooks: list[Callable[[], None]] = field(default_factory=list)
+
+    def start(self) -> None:
+        for server in self.servers:
+            server.start()
+        if self.listener is not None:
+            self.listener.start()
+        if self.schedules is not None:
+            self.schedules.start()
+        beat = threading.Thread(target=self._housekeeping, name="heartbeat", daemon=True)
+        beat.start()
+        self._threads.append(beat)
+        LOG.info("optimizer %s service started (%s)", self.role,
+                 ", ".join(w.name for w in self.workers))
+
+    def stop(self) -> None:
+        """Stop taking work, let running work finish, release everything."""
+        self._stop.set()
+        for server in self.servers:
+            server.stop()
+        for server in self.servers:
+            server.wait()
+        if self.schedules is not None:
+            self.schedules.shutdown()
+        if self.listener is not None:
+            self.listener.stop()
+        for thread in self._threads:
+            thread.join(timeout=10)
+        for worker in self.workers:
+            worker.retire()
+        if self.emitter is not None:
+            self.emitter.flush()
+            self.emitter.close()
+        for unhook in self._unhooks:
+            unhook()
+        for ctx in self.contexts:
+            ctx.close()
+        SimulatedCloud.process_notify = None
+        LOG.info("optimizer %s service stopped", self.role)
+
+    def _housekeeping(self) -> None:
+        interval = self.settings.service.heartbeat_interval_s
+        while True:
+            for worker in self.workers:
+                _guard(worker.beat, "heartbeat")
+            if self.audits is not None:
+                _guard(self.audits.recover_orphans, "taking over audits")
+            if any(w.role == "applier" for w in self.workers):
+                _guard(self._recover_plans, "recovering plans")
+            if self._stop.wait(interval):
+                return
+
+    def _recover_plans(self) -> None:
+        try:
+            from optimizer.applier import recover
+        except ImportError:
+            return
+        ctx = next(c for c, w in zip(self.contexts, self.workers, strict=False)
+                   if w.role == "applier")
+        recover(ctx)
+
+
+def _guard(action: Callable[[], object], what: str) -> None:
+    try:
+        action()
+    except Exception:  # housekeeping retries at the next beat
+        LOG.exception("%s failed", what)
+
+
+def build_service(settings: Settings, role: str, topics: Topics | None = None) -> Service:
+    """Open what ``role`` needs; nothing runs until :meth:`Service.start`."""
+    if role not in ROLES:
+        raise UserError(f"role {role!r} is not one of {', '.join(ROLES)}")
+    topics = topics or Topics(notifications=settings.service.notification_topic,
+                              nova=settings.service.listener_topic)
+    service = Service(settings, role, topics, RPCDispatcher(settings.transport_url, topics))
+    if settings.service.notifications:
+        service.emitter = NotificationEmitter(settings.transport_url, topics.notifications,
+                                              settings.service.host)
+    SimulatedCloud.process_notify = _nova_sender(settings, topics)
+    if role in ("all", "decision-engine"):
+        _add_decision_engine(service)
+    if role in ("all", "applier"):
+        _add_applier(service)
+    if role in ("all", "api"):
+        service.api_context = _open(service, "api")
+    return service
+
+
+def _open(service: Service, role: str) -> Context:
+    ctx = open_context(service.settings)
+    claims.ensure_tables(ctx.database.engine)
+    if service.emitter is not None:
+        service.emitter.database = service.emitter.database or ctx.database
+        service._unhooks.append(watch_database(ctx.database, service.emitter))
+    worker = claims.Worker(ctx.database.engine,
+                           claims.new_worker_name(role, service.settings.service.host),
+                           role, service.settings.service.host)
+    worker.beat()
+    service.contexts.append(ctx)
+    service.workers.append(worker)
+    return ctx
+
+
+def _add_decision_engine(service: Service) -> None:
+    s = service.settings.service
+    ctx = _open(service, "decision-engine")
+    worker = service.workers[-1]
+    if s.listener_enabled:
+        source = open_collector(service.settings)
+        service.model = LiveModel(source.collect())
+        ctx._collector = service.model  # audits read the live model
+        service.listener = NovaListener(
+            service.model, service.settings.transport_url, service.topics.nova,
+            collect=source.collect, resync_interval_s=s.resync_interval_s, pool=worker.name)
+    service.audits = AuditWorker(ctx, service.dispatcher, worker, timeout_s=s.worker_timeout_s)
+    if s.scheduler_enabled:
+        service.schedules = ContinuousAudits(service.audits, s.scheduler_sync_interval_s,
+                                             s.misfire_grace_s)
+        service.audits.on_continuous = service.schedules.request_sync
+    service.servers.append(rpc_server(service.settings.transport_url,
+                                      service.topics.decision_engine, worker.name,
+                                      [DecisionEngineEndpoint(service.audits)]))
+
+
+def _add_applier(service: Service) -> None:
+    ctx = _open(service, "applier")
+    service.servers.append(rpc_server(service.settings.transport_url, service.topics.applier,
+                                      service.workers[-1].name, [ApplierEndpoint(ctx)]))
+
+
+def _nova_sender(settings: Settings, topics: Topics) -> Callable[[str, dict], None]:
+    """How the simulated cloud of this process publishes its Nova notifications."""
+    notifier = oslo_messaging.Notifier(
+        notification_transport(settings.transport_url),
+        publisher_id=f"nova-compute:{settings.service.host}", driver="messagingv2",
+        topics=[topics.nova])
+    return lambda event_type, payload: notifier.info({}, event_type, payload)
+
+
+def run(settings: Settings, role: str, host: str | None = None, port: int | None = None,
+        topics: Topics | None = None) -> None:
+    """Run ``role`` until SIGTERM or SIGINT."""
+    service = build_service(settings, role, topics)
+    service.start()
+    try:
+        if service.api_context is not None and _serve_api(service, host, port):
+            return  # the API server returns once it has handled the signal
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: service._stop.set())
+        service._stop.wait()
+    finally:
+        service.stop()
+
+
+def _serve_api(service: Service, host: str | None, port: int | None) -> bool:
+    try:
+        from optimizer.api import serve_api
+    except ImportError as exc:
+        LOG.error("the API is not available (%s); serving the other roles only", exc)
+        return False
+    serve_api(service.api_context, service.dispatcher, host, port)
+    return True
