@@ -25,6 +25,7 @@ from optimizer.commands import register as register_commands
 from optimizer.demo import DEFAULT_STRATEGY, run_demo
 from optimizer.plan_file import plan_to_dict, write_plan
 from optimizer.plugins import find_strategy, load_strategies
+from optimizer.serve import serve_command
 from strategies.parameters import parse_assignments
 from strategies.solution import Migrate
 
@@ -301,6 +302,7 @@ def simulate(hosts: int, seed: int, fill: float, cpu_util: float, host_models: s
 
 
 register_commands(cli)  # audittemplate, audit, actionplan, action, config, db
+cli.add_command(serve_command)  # optimizer serve --role ...
 
 
 def main() -> None:
