@@ -1,0 +1,78 @@
+"""The applier: carries out action plans on a cloud, safely and resumably.
+
+- :func:`execute_plan` runs a PENDING plan (or takes over a running one whose
+  applier died) to its end in this process and returns a :class:`PlanResult`;
+- :func:`plan_progress` reads a plan's :class:`PlanProgress` from the database;
+- :func:`pause_plan` / :func:`resume_plan` hold and release a running plan
+  (cancel with :func:`optimizer.operations.cancel_action_plan`);
+- :func:`recover` finishes every plan whose applier died;
+- :func:`open_actuator` opens the cloud the plans act on.
+
+``python -m optimizer.applier PLAN_UUID`` runs :func:`execute_plan` as a
+process of its own.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from optimizer.applier.actions import BUILTIN_ACTIONS, ActionPlugin, Step, load_actions
+from optimizer.applier.actuator import Actuator, SimulatedActuator, open_actuator
+from optimizer.applier.executor import Executor, PlanResult
+from optimizer.applier.journal import LostOwnership, PlanBusy, PlanJournal
+from optimizer.applier.policy import ExecutionPolicy, policy_from
+from optimizer.applier.progress import PlanProgress, plan_progress
+from optimizer.applier.recovery import recover
+from optimizer.db import set_action_plan_state
+from optimizer.db.schema import ActionPlanRow
+from optimizer.states import ActionPlanState
+
+if TYPE_CHECKING:
+    from optimizer.context import Context
+
+__all__ = [
+    "BUILTIN_ACTIONS", "ActionPlugin", "Actuator", "ExecutionPolicy", "LostOwnership",
+    "PlanBusy", "PlanProgress", "PlanResult", "SimulatedActuator", "Step", "execute_plan",
+    "load_actions", "open_actuator", "pause_plan", "plan_progress", "recover", "resume_plan",
+]
+
+
+def execute_plan(ctx: Context, plan_uuid: str, *,
+                 on_progress: Callable[[PlanProgress], None] | None = None,
+                 actuator: Actuator | None = None) -> PlanResult:
+    """Run the plan ``plan_uuid`` to its end here; how it ended.
+
+    A PENDING plan is claimed (PENDING → ONGOING; of two appliers only one
+    wins, the other gets ConcurrentUpdate). A running plan (ONGOING, PAUSED
+    or CANCELLING) is taken over when its applier's process is gone or its
+    heartbeat is older than ``[applier] heartbeat_timeout_s``, else
+    :class:`PlanBusy`. ``on_progress`` is called after every round that
+    changed something. ``actuator`` defaults to :func:`open_actuator`.
+    """
+    policy = policy_from(ctx)
+    journal = PlanJournal(ctx.database, plan_uuid)
+    claimed = journal.claim(policy.heartbeat_timeout_s)
+    policy = policy.for_plan(claimed.failure_policy, claimed.revert_on_failure)
+    owned = actuator is None
+    actuator = actuator or open_actuator(ctx)
+    try:
+        executor = Executor(journal, actuator, load_actions(), policy, on_progress)
+        executor.plan_state = claimed.state
+        executor.load(journal.load_actions())
+        return executor.run(claimed.uuid)
+    finally:
+        if owned:
+            actuator.close()
+
+
+def pause_plan(ctx: Context, uuid: str) -> ActionPlanRow:
+    """ONGOING → PAUSED: nothing new starts; what runs finishes. IllegalTransition otherwise."""
+    with ctx.database.session() as session:
+        return set_action_plan_state(session, uuid, ActionPlanState.PAUSED, "paused by request")
+
+
+def resume_plan(ctx: Context, uuid: str) -> ActionPlanRow:
+    """PAUSED → ONGOING: the applier starts actions again."""
+    with ctx.database.session() as session:
+        return set_action_plan_state(session, uuid, ActionPlanState.ONGOING,
+                                     "resumed by request")

@@ -1,0 +1,82 @@
+"""Picking up after a crash: in-flight steps found again, abandoned plans taken over.
+
+An applier killed at any moment leaves each action in a stored state that
+tells what may have happened: PENDING ones never started (ONGOING is stored
+before any start), final ones are done. Only ONGOING actions are uncertain;
+each is reconciled with the cloud by its plugin:
+
+- its operation id was stored → ask the cloud how that operation stands;
+- no id (killed between storing ONGOING and storing the id) → a migration of
+  the instance to its destination still running is adopted; an instance
+  already on its destination is SUCCEEDED;
+- no trace in the cloud → the start never happened, so it is started now
+  (after its pre-condition is checked again); this is not a retry.
+
+So no step runs twice and none is lost. A plan whose applier died (its
+process is gone, or its heartbeat is older than ``heartbeat_timeout_s``) is
+taken over by :func:`recover` or by :func:`~optimizer.applier.execute_plan`.
+"""
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from optimizer.applier.actions import ActionPlugin, Phase, Step
+from optimizer.applier.actuator import Actuator
+from optimizer.applier.journal import PLANS, RUNNING_PLAN_STATES, StoredAction, owner_is_gone
+from optimizer.applier.policy import ExecutionPolicy, policy_from
+from optimizer.db.errors import ConcurrentUpdate
+from optimizer.db.types import utcnow
+
+if TYPE_CHECKING:
+    from optimizer.applier.executor import PlanResult
+    from optimizer.context import Context
+
+LOG = logging.getLogger(__name__)
+
+
+def reconcile_action(plugin: ActionPlugin, actuator: Actuator, params: Any,
+                     action: StoredAction, policy: ExecutionPolicy) -> Step | None:
+    """The step an ONGOING action left in the cloud, or None when it must be started."""
+    try:
+        step = plugin.reconcile(actuator, params, action.operation)
+    except Exception as exc:  # a broken plugin fails its action, not the recovery
+        LOG.exception("reconciling action %d failed", action.index)
+        return Step(Phase.FAILED, f"cannot tell what happened after a restart: "
+                                  f"{type(exc).__name__}: {exc}")
+    found = "nothing in the cloud: starting it" if step is None else step.phase
+    LOG.info("action %d (%s, operation %s) after a restart: %s", action.index, action.type,
+             action.operation, found)
+    return step
+
+
+def abandoned_plans(ctx: Context, heartbeat_timeout_s: float) -> list[str]:
+    """Uuids of running plans whose applier is gone or silent for too long."""
+    with ctx.database.engine.connect() as connection:
+        rows = connection.execute(select(PLANS.c.uuid, PLANS.c.owner, PLANS.c.heartbeat_at)
+                                  .where(PLANS.c.state.in_(RUNNING_PLAN_STATES),
+                                         PLANS.c.deleted_at.is_(None))).all()
+    now = utcnow()
+    return [uuid for uuid, owner, beat in rows
+            if owner_is_gone(owner) or beat is None
+            or (now - beat).total_seconds() > heartbeat_timeout_s]
+
+
+def recover(ctx: Context, *, actuator: Actuator | None = None,
+            on_progress=None) -> list[PlanResult]:
+    """Take over and finish every abandoned plan, one after the other; their results.
+
+    A plan another applier takes over first is left to it.
+    """
+    from optimizer.applier import PlanBusy, execute_plan
+
+    results = []
+    for uuid in abandoned_plans(ctx, policy_from(ctx).heartbeat_timeout_s):
+        try:
+            results.append(execute_plan(ctx, uuid, on_progress=on_progress,
+                                        actuator=actuator))
+        except (PlanBusy, ConcurrentUpdate) as exc:
+            LOG.info("action plan %s: %s", uuid, exc)
+    return results
