@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,32 +21,10 @@ from rich.table import Table
 
 from models.errors import UserError
 from optimizer import render
+from optimizer.commands.options import global_options
 from optimizer.config import Settings, load_config
 from optimizer.context import Context, open_context
 from optimizer.db import Page
-
-
-@dataclass(frozen=True)
-class GlobalOptions:
-    """The root group's options that every subcommand passes on."""
-
-    config_file: str | None = None
-    database_url: str | None = None
-
-    def as_arguments(self) -> list[str]:
-        """The same options as command-line arguments, for a child process."""
-        args = []
-        if self.config_file is not None:
-            args += ["--config-file", str(Path(self.config_file).expanduser().resolve())]
-        if self.database_url is not None:
-            args += ["--database-url", self.database_url]
-        return args
-
-
-def global_options() -> GlobalOptions:
-    """The global options of the command being run (defaults outside the root group)."""
-    obj = click.get_current_context().find_object(GlobalOptions)
-    return obj or GlobalOptions()
 
 
 def current_settings() -> Settings:

@@ -23,7 +23,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from models.errors import UserError
 from optimizer import operations, render
-from optimizer.commands.common import global_options, print_json
+from optimizer.commands.common import print_json
+from optimizer.commands.options import global_options
 from optimizer.config import default_data_dir
 from optimizer.context import Context
 from optimizer.states import ActionPlanState, is_final
