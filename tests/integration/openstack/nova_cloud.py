@@ -1,0 +1,297 @@
+"""A real Nova + Placement for tests, with fake hypervisors, started as processes.
+
+Nova and Placement come from PyPI into their own venv (their pins clash with
+ours), made once under ``~/.cache/optimizer-nova-venv`` and reused. Each run
+gets fresh PostgreSQL databases and a fresh RabbitMQ vhost, so runs never
+see each other's servers. Keystone is left out: nova-api runs a paste
+pipeline that builds its request context from the caller's headers
+(X-User-Id, X-Project-Id, X-Roles) and Placement runs with ``noauth2``;
+Glance and Neutron are the stubs in :mod:`stubs`. Computes use
+``fake.MediumFakeDriver`` (10 vCPUs, 8 GiB, 1 TB each).
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import requests
+from prometheus_server import HarnessError, free_port
+from stubs import StubServer, glance_answer, neutron_answer
+
+HERE = Path(__file__).resolve().parent
+VENV = Path(os.environ.get("OPTIMIZER_NOVA_VENV",
+                           Path.home() / ".cache" / "optimizer-nova-venv"))
+PACKAGES = ["nova", "openstack-placement", "psycopg2-binary"]
+POSTGRES = os.environ.get("OPTIMIZER_TEST_NOVA_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
+RABBIT = os.environ.get("OPTIMIZER_TEST_RABBIT", "guest:guest@127.0.0.1:5672")
+HEADERS = {"X-Auth-Token": "admin", "X-User-Id": "admin", "X-Project-Id": "admin",
+           "X-Roles": "admin,member,reader"}
+
+API_PASTE = """
+[composite:osapi_compute]
+use = call:nova.api.openstack.urlmap:urlmap_factory
+/: oscomputeversions
+/v2.1: oscomputeversion_v2
+/v2.1/+: openstack_compute_api_v21
+
+[composite:openstack_compute_api_v21]
+use = call:nova.api.auth:pipeline_factory_v21
+keystone = compute_req_id faultwrap sizelimit keystonecontext osapi_compute_app_v21
+
+[filter:compute_req_id]
+paste.filter_factory = nova.api.compute_req_id:ComputeReqIdMiddleware.factory
+[filter:faultwrap]
+paste.filter_factory = nova.api.openstack:FaultWrapper.factory
+[filter:sizelimit]
+paste.filter_factory = oslo_middleware:RequestBodySizeLimiter.factory
+[filter:keystonecontext]
+paste.filter_factory = nova.api.auth:NovaKeystoneContext.factory
+[app:osapi_compute_app_v21]
+paste.app_factory = nova.api.openstack.compute:APIRouterV21.factory
+[pipeline:oscomputeversions]
+pipeline = faultwrap oscomputeversionapp
+[pipeline:oscomputeversion_v2]
+pipeline = compute_req_id faultwrap oscomputeversionapp_v2
+[app:oscomputeversionapp]
+paste.app_factory = nova.api.openstack.compute.versions:Versions.factory
+[app:oscomputeversionapp_v2]
+paste.app_factory = nova.api.openstack.compute.versions:VersionsV2.factory
+"""
+
+
+def ensure_venv() -> Path:
+    """The Nova venv's python, installing Nova and Placement on first use (~40 s)."""
+    python = VENV / "bin" / "python"
+    marker = VENV / ".optimizer-ready"
+    if marker.exists():
+        return python
+    subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    result = subprocess.run([str(VENV / "bin" / "pip"), "install", "-q", *PACKAGES],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise HarnessError(f"pip install {' '.join(PACKAGES)} into {VENV} failed: "
+                           f"{result.stderr.strip().splitlines()[-1:]}")
+    marker.write_text("ok\n")
+    return python
+
+
+def _psql(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(POSTGRES + "/postgres", autocommit=True, connect_timeout=3) as conn:
+        conn.execute(sql)
+
+
+class NovaCloud:
+    """Placement, nova-api, conductor, scheduler and ``computes`` fake computes."""
+
+    def __init__(self, workdir: Path, computes: int = 3):
+        self.workdir = workdir
+        self.run_id = f"opt{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        self.compute_names = [f"compute-{i + 1}" for i in range(computes)]
+        self.processes: list[tuple[str, subprocess.Popen]] = []
+        self.databases = [f"{self.run_id}_{n}" for n in ("api", "cell0", "cell1", "placement")]
+        self.vhost = self.run_id
+        self.placement_port = free_port()
+        self.api_port = free_port()
+        self.placement_url = f"http://127.0.0.1:{self.placement_port}"
+        self.compute_url = f"http://127.0.0.1:{self.api_port}/v2.1"
+        self.transport_url = f"rabbit://{RABBIT}/{self.vhost}"
+        self.glance = StubServer(glance_answer)
+        self.neutron = StubServer(neutron_answer)
+
+    # -- set-up -------------------------------------------------------------
+    def start(self) -> None:
+        self.python = ensure_venv()
+        self.bin = self.python.parent
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        for name in self.databases:
+            _psql(f'CREATE DATABASE "{name}"')
+        self._rabbitmqctl("add_vhost", self.vhost)
+        self._rabbitmqctl("set_permissions", "-p", self.vhost, RABBIT.split(":")[0],
+                          ".*", ".*", ".*")
+        self._write_configs()
+        self._manage("placement-manage", "--config-file", str(self.placement_dir /
+                     "placement.conf"), "db", "sync")
+        self._manage("nova-manage", "--config-file", str(self.nova_conf), "api_db", "sync")
+        self._manage("nova-manage", "--config-file", str(self.nova_conf), "cell_v2", "map_cell0",
+                     "--database_connection", self._db_url("cell0"))
+        self._manage("nova-manage", "--config-file", str(self.nova_conf), "cell_v2",
+                     "create_cell", "--name", "cell1", "--verbose")
+        self._manage("nova-manage", "--config-file", str(self.nova_conf), "db", "sync")
+        env = {"OS_PLACEMENT_CONFIG_DIR": str(self.placement_dir)}
+        self._spawn("placement", [str(self.python), str(HERE / "wsgi_runner.py"),
+                                  "placement.wsgi.api", str(self.placement_port)], env)
+        self._spawn("nova-api", [str(self.python), str(HERE / "wsgi_runner.py"),
+                                 "nova.wsgi.osapi_compute", str(self.api_port)],
+                    {"OS_NOVA_CONFIG_DIR": str(self.workdir)})
+        self._spawn("nova-conductor", [str(self.bin / "nova-conductor"),
+                                       "--config-file", str(self.nova_conf)])
+        self._spawn("nova-scheduler", [str(self.bin / "nova-scheduler"),
+                                       "--config-file", str(self.nova_conf)])
+        self._wait_http(self.placement_url + "/", "placement")
+        for name in self.compute_names:
+            conf = self.workdir / f"{name}.conf"
+            state = self.workdir / name
+            state.mkdir(exist_ok=True)
+            conf.write_text(f"[DEFAULT]\nhost = {name}\nstate_path = {state}\n"
+                            f"instances_path = {state / 'instances'}\n")
+            self._spawn(name, [str(self.bin / "nova-compute"), "--config-file",
+                               str(self.nova_conf), "--config-file", str(conf)])
+        self._wait_http(self.compute_url + "/", "nova-api")
+        self._wait_computes()
+        self._manage("nova-manage", "--config-file", str(self.nova_conf), "cell_v2",
+                     "discover_hosts", "--verbose")
+
+    def _db_url(self, which: str) -> str:
+        return f"{POSTGRES.replace('postgresql://', 'postgresql+psycopg2://')}/" \
+               f"{self.run_id}_{which}"
+
+    def _write_configs(self) -> None:
+        self.placement_dir = self.workdir / "placement"
+        self.placement_dir.mkdir(exist_ok=True)
+        (self.placement_dir / "placement.conf").write_text(
+            f"[api]\nauth_strategy = noauth2\n"
+            f"[placement_database]\nconnection = {self._db_url('placement')}\n")
+        (self.workdir / "api-paste.ini").write_text(API_PASTE)
+        self.nova_conf = self.workdir / "nova.conf"
+        self.nova_conf.write_text(f"""
+[DEFAULT]
+transport_url = {self.transport_url}
+compute_driver = fake.MediumFakeDriver
+state_path = {self.workdir}
+my_ip = 127.0.0.1
+debug = false
+use_rootwrap_daemon = false
+[wsgi]
+api_paste_config = {self.workdir / 'api-paste.ini'}
+[api]
+auth_strategy = keystone
+[api_database]
+connection = {self._db_url('api')}
+[database]
+connection = {self._db_url('cell1')}
+[conductor]
+workers = 1
+[scheduler]
+workers = 1
+discover_hosts_in_cells_interval = 2
+[filter_scheduler]
+enabled_filters = ComputeFilter,ServerGroupAntiAffinityFilter,ServerGroupAffinityFilter
+[placement]
+auth_type = admin_token
+endpoint = {self.placement_url}
+token = admin
+[glance]
+api_servers = {self.glance.url}
+[neutron]
+auth_type = admin_token
+endpoint = {self.neutron.url}
+token = admin
+endpoint_override = {self.neutron.url}
+[notifications]
+notification_format = versioned
+[oslo_messaging_notifications]
+driver = messagingv2
+[oslo_concurrency]
+lock_path = {self.workdir / 'locks'}
+[oslo_policy]
+enforce_scope = false
+enforce_new_defaults = false
+[compute]
+live_migration_wait_for_vif_plug = false
+[service_user]
+send_service_user_token = false
+[os_vif_linux_bridge]
+[cinder]
+[keystone_authtoken]
+""")
+
+    def _rabbitmqctl(self, *args: str) -> None:
+        result = subprocess.run(["rabbitmqctl", *args], capture_output=True, text=True)
+        if result.returncode != 0:
+            raise HarnessError(f"rabbitmqctl {' '.join(args)}: {result.stderr.strip()[-300:]}")
+
+    def _manage(self, tool: str, *args: str) -> None:
+        result = subprocess.run([str(self.bin / tool), *args], capture_output=True, text=True,
+                                cwd=self.workdir)
+        if result.returncode != 0:
+            detail = (result.stderr or result.stdout).strip().splitlines()[-3:]
+            raise HarnessError(f"{tool} {' '.join(args[2:])} failed: {detail}")
+
+    def _spawn(self, name: str, command: list[str], env: dict | None = None) -> None:
+        log = open(self.workdir / f"{name}.log", "wb")  # noqa: SIM115 (the process owns it)
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                   cwd=self.workdir, env={**os.environ, **(env or {})})
+        self.processes.append((name, process))
+
+    def _check_alive(self) -> None:
+        for name, process in self.processes:
+            if process.poll() is not None:
+                tail = (self.workdir / f"{name}.log").read_text(errors="replace")[-1500:]
+                raise HarnessError(f"{name} exited with {process.returncode}: ...{tail}")
+
+    def _wait_http(self, url: str, what: str, timeout_s: float = 90) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            self._check_alive()
+            try:
+                requests.get(url, timeout=2)
+                return
+            except requests.RequestException:
+                time.sleep(0.5)
+        raise HarnessError(f"{what} not answering at {url} after {timeout_s}s")
+
+    def _wait_computes(self, timeout_s: float = 120) -> None:
+        """Until Placement has a resource provider for every compute."""
+        deadline = time.monotonic() + timeout_s
+        names: set[str] = set()
+        while time.monotonic() < deadline:
+            self._check_alive()
+            body = self.placement("GET", "/resource_providers")
+            names = {p["name"] for p in body.get("resource_providers", [])}
+            if set(self.compute_names) <= names:
+                return
+            time.sleep(1)
+        raise HarnessError(f"computes {sorted(set(self.compute_names) - names)} never "
+                           f"reported to placement in {timeout_s}s")
+
+    # -- use ----------------------------------------------------------------
+    def placement(self, method: str, path: str, body: dict | None = None) -> dict:
+        response = requests.request(method, self.placement_url + path, json=body, timeout=30,
+                                    headers={**HEADERS, "OpenStack-API-Version":
+                                             "placement 1.39"})
+        response.raise_for_status()
+        return response.json() if response.content else {}
+
+    def compute(self, method: str, path: str, body: dict | None = None) -> dict:
+        response = requests.request(method, self.compute_url + path, json=body, timeout=60,
+                                    headers={**HEADERS,
+                                             "OpenStack-API-Version": "compute 2.95"})
+        if response.status_code >= 400:
+            raise HarnessError(f"{method} {path}: HTTP {response.status_code}: "
+                               f"{response.text[:400]}")
+        return response.json() if response.content else {}
+
+    # -- tear-down ----------------------------------------------------------
+    def stop(self) -> None:
+        for _, process in self.processes:
+            process.terminate()
+        for _, process in self.processes:
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.glance.close()
+        self.neutron.close()
+        for name in self.databases:
+            # Best effort: a leftover database only costs disk.
+            with contextlib.suppress(Exception):
+                _psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        with contextlib.suppress(HarnessError):
+            self._rabbitmqctl("delete_vhost", self.vhost)
