@@ -9,6 +9,7 @@ second call sees is what the first one stored.
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +42,14 @@ class Cli:
         """The JSON document a ``--format json`` command printed on stdout."""
         return json.loads(self.run(*args, "--format", "json", status=status).stdout)
 
+    def context(self):
+        """The context the commands open, for arranging what a test needs."""
+        from optimizer.config import load_config
+        from optimizer.context import open_context
+
+        ctx = open_context(load_config(str(self.config_file), None))
+        return _closing(ctx)
+
     def cloud(self) -> SimulatedCloud:
         return SimulatedCloud(self.state_file)
 
@@ -51,11 +60,21 @@ class Cli:
         return document["action_plan"]["uuid"]
 
 
+@contextmanager
+def _closing(ctx):
+    try:
+        yield ctx
+    finally:
+        ctx.close()
+
+
 def write_config(folder: Path, database_url: str | None = None, hosts: int = HOSTS) -> Path:
     url = database_url or f"sqlite:///{folder / 'optimizer.db'}"
     path = folder / "optimizer.conf"
+    # no retry waits: a failing migration fails its action at once
     path.write_text(f"[database]\nconnection = {url}\n\n[simulated]\nhosts = {hosts}\n"
-                    f"seed = 3\nstate_file = {folder / 'cloud.db'}\n")
+                    f"seed = 3\nstate_file = {folder / 'cloud.db'}\n\n"
+                    "[applier]\nmax_retries = 0\nretry_backoff_s = 0\npoll_interval_s = 0.01\n")
     return path
 
 
@@ -77,88 +96,6 @@ def optimizer(private_home, monkeypatch) -> Cli:
     monkeypatch.setenv("OPTIMIZER_CONFIG_FILE", str(config))
     return Cli(private_home, config, private_home / "cloud.db")
 
-
-@dataclass
-class FakeProgress:
-    """The fields of the applier's ``PlanProgress``."""
-
-    plan_uuid: str
-    state: str
-    total: int
-    pending: int = 0
-    running: int = 0
-    succeeded: int = 0
-    failed: int = 0
-    skipped: int = 0
-    cancelled: int = 0
-    moved_memory_mb: float = 0.0
-    message: str = ""
-
-
-class FakeApplier:
-    """Stands in for ``optimizer.applier``: marks every action SUCCEEDED (or the first FAILED).
-
-    It tests what the commands do with the applier's API, not the applier.
-    """
-
-    def __init__(self, fail_first: bool = False):
-        self.fail_first = fail_first
-        self.calls: list[tuple[str, str]] = []
-
-    def execute_plan(self, ctx, plan_uuid, on_progress=None):
-        from optimizer.db import (
-            get_action_plan,
-            list_actions,
-            set_action_plan_state,
-            set_action_state,
-        )
-
-        self.calls.append(("execute", plan_uuid))
-        with ctx.database.session() as session:
-            set_action_plan_state(session, plan_uuid, "ONGOING")
-            actions = list_actions(session, get_action_plan(session, plan_uuid))
-            for k, action in enumerate(actions):
-                set_action_state(session, action.uuid, "ONGOING")
-                failed = self.fail_first and k == 0
-                set_action_state(session, action.uuid, "FAILED" if failed else "SUCCEEDED")
-                if on_progress:
-                    on_progress(self.plan_progress(ctx, plan_uuid, session))
-            set_action_plan_state(session, plan_uuid, "FAILED" if self.fail_first
-                                  else "SUCCEEDED")
-        return self.plan_progress(ctx, plan_uuid)
-
-    def plan_progress(self, ctx, plan_uuid, session=None):
-        from optimizer.db import get_action_plan, list_actions
-
-        if session is None:
-            with ctx.database.session() as session:
-                return self.plan_progress(ctx, plan_uuid, session)
-        plan = get_action_plan(session, plan_uuid)
-        states = [a.state for a in list_actions(session, plan)]
-        return FakeProgress(plan_uuid, plan.state, len(states),
-                            pending=states.count("PENDING"), succeeded=states.count("SUCCEEDED"),
-                            failed=states.count("FAILED"), skipped=states.count("SKIPPED"),
-                            moved_memory_mb=1024.0 * states.count("SUCCEEDED"))
-
-    def pause_plan(self, ctx, uuid):
-        self.calls.append(("pause", uuid))
-
-    def resume_plan(self, ctx, uuid):
-        self.calls.append(("resume", uuid))
-
-
-@pytest.fixture
-def fake_applier(monkeypatch) -> FakeApplier:
-    """``optimizer.applier`` replaced by a :class:`FakeApplier`."""
-    import sys
-    import types
-
-    fake = FakeApplier()
-    module = types.ModuleType("optimizer.applier")
-    for name in ("execute_plan", "plan_progress", "pause_plan", "resume_plan"):
-        setattr(module, name, getattr(fake, name))
-    monkeypatch.setitem(sys.modules, "optimizer.applier", module)
-    return fake
 
 
 @pytest.fixture
