@@ -30,6 +30,7 @@ from optimizer.context import Context
 from optimizer.states import ActionPlanState, is_final
 
 POLL_SECONDS = 0.5
+PENDING_NOTICE_S = 10.0
 NOT_INSTALLED = "the applier is not installed"
 
 
@@ -149,12 +150,22 @@ def watch_plan(ctx: Context, uuid: str, output_format: str,
     if report.state == ActionPlanState.RECOMMENDED:
         raise UserError(f"action plan {uuid} is RECOMMENDED, not started: "
                         f"run `optimizer actionplan start {uuid}`")
+    waited, warned = 0.0, False
     with ProgressView(uuid, enabled=output_format == "table") as view:
         view.update(report)
         while not is_final("action plan", report.state):
             time.sleep(poll_seconds)
+            waited += poll_seconds
             report = applier.plan_progress(ctx, uuid)
             view.update(report)
+            if report.state == ActionPlanState.PENDING and waited >= PENDING_NOTICE_S \
+                    and not warned:
+                # a plan nobody claims would be watched forever without a word
+                view.progress.console.print(
+                    f"action plan {uuid} is still PENDING after {waited:.0f} s: is an applier "
+                    "running (`optimizer serve`, or `actionplan start` in another shell)?",
+                    markup=False)
+                warned = True
     return final_outcome(report)
 
 
