@@ -1,7 +1,7 @@
 """What a strategy returns: ordered actions with reasons, and efficacy indicators."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 
@@ -14,7 +14,8 @@ class Action:
 
     def parameters(self) -> dict:
         """The action's input parameters, without its reason."""
-        out = asdict(self)
+        # fields are plain values, so a shallow copy is enough (asdict deep-copies)
+        out = dict(self.__dict__)
         out.pop("reason")
         return out
 
