@@ -295,3 +295,16 @@ send_service_user_token = false
                 _psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         with contextlib.suppress(HarnessError):
             self._rabbitmqctl("delete_vhost", self.vhost)
+
+
+def sdk_connection(compute_url: str, placement_url: str):
+    """An openstacksdk Connection to a Keystone-less cloud: identity in headers."""
+    import openstack.connection
+    from keystoneauth1 import noauth
+    from keystoneauth1 import session as ks_session
+
+    session = ks_session.Session(auth=noauth.NoAuth(), additional_headers=HEADERS)
+    return openstack.connection.Connection(
+        session=session, compute_endpoint_override=compute_url,
+        placement_endpoint_override=placement_url, compute_api_version="2.95",
+        placement_api_version="1.39")

@@ -28,6 +28,11 @@ def glance_answer(method: str, path: str) -> tuple[int, dict]:
     match = re.fullmatch(r"/v2/images/([0-9a-f-]+)", path)
     if match:
         return 200, image(match.group(1))
+    if path.startswith("/v2/schemas/image"):
+        # glanceclient models images on this schema; any property goes.
+        properties = {name: {} for name in image(IMAGE_ID)}
+        return 200, {"name": "image", "properties": properties, "links": [],
+                     "additionalProperties": {"type": "string"}}
     if path == "/v2/images":
         return 200, {"images": [image(IMAGE_ID)]}
     return 200, {"versions": [{"id": "v2.16", "status": "CURRENT", "links": []}]}
