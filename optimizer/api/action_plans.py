@@ -7,6 +7,7 @@ SUPERSEDED with the reason in ``status_message``.
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -43,7 +44,7 @@ def plan_view(request: Request, row) -> dict:
             "strategy_uuid": strategy_uuid(row.strategy), "strategy_name": row.strategy,
             "state": row.state,
             "efficacy_indicators": [{"name": i.name, "description": i.description,
-                                     "unit": i.unit, "value": i.value}
+                                     "unit": i.unit, "value": _finite(i.value)}
                                     for i in row.indicators],
             "global_efficacy": [_efficacy(entry) for entry in row.global_efficacy],
             "hostname": None, "created_at": iso(row.created_at),
@@ -55,8 +56,13 @@ def plan_view(request: Request, row) -> dict:
 
 
 def _efficacy(entry: dict[str, Any]) -> dict[str, Any]:
-    return {"name": entry.get("name"), "value": entry.get("value"),
+    return {"name": entry.get("name"), "value": _finite(entry.get("value")),
             "unit": entry.get("unit", ""), "description": entry.get("description", "")}
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN or infinity: an indicator without a finite value is null."""
+    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 def _list(request: Request, detail: bool) -> dict:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
@@ -19,8 +20,10 @@ from optimizer.api.microversion import SKIP_ACTION, version_of
 from optimizer.api.pagination import next_link, parse_list_query
 from optimizer.api.patch import PatchOperation, apply_patch
 from optimizer.api.views import iso, links, only
-from optimizer.db import get_action, get_action_plan, get_audit, list_actions, set_action_state
+from optimizer.db import get_action, get_action_plan, get_audit, set_action_state
+from optimizer.db.action_plans import ACTIONS
 from optimizer.db.errors import NotFound
+from optimizer.db.query import _paginate as paginate
 from optimizer.db.schema import ActionPlanRow, ActionRow
 from optimizer.states import ActionState
 
@@ -31,6 +34,10 @@ SHORT = ("uuid", "parents", "state", "action_plan_uuid", "action_type", "links")
 SORT_KEYS = ("id", "created_at", "updated_at", "state", "action_type")
 FILTERS = ("action_plan_uuid", "audit_uuid", "state", "action_type")
 _COLUMNS = {"action_type": "type"}
+_ROW_COLUMNS = (ActionRow.id, ActionRow.uuid, ActionRow.action_plan_id, ActionRow.index,
+                ActionRow.type, ActionRow.parameters, ActionRow.parents, ActionRow.state,
+                ActionRow.reason, ActionRow.status_message, ActionRow.created_at,
+                ActionRow.updated_at)
 
 
 def actions_view(request: Request, session: Session, rows: list[ActionRow]) -> list[dict]:
@@ -65,6 +72,20 @@ def _parent_uuids(session: Session, rows: list[ActionRow]) -> dict[tuple[int, in
     return known
 
 
+def _action_rows(session: Session, plan, filters: dict[str, Any], page) -> list:
+    """A page of actions as plain rows: the storage layer's filters and keyset paging,
+    without building ORM objects (a third of the time of a 1000-action page)."""
+    base = select(*_ROW_COLUMNS)
+    if plan is not None:
+        base = base.where(ActionRow.action_plan_id == plan.id)
+    for name, value in filters.items():
+        if name not in ACTIONS.filters:
+            raise BadRequest(f"cannot filter actions by {name!r}")
+        column = getattr(ActionRow, name)
+        base = base.where(column.in_(value) if isinstance(value, list) else column == value)
+    return list(session.execute(paginate(session, ACTIONS, base, page)))
+
+
 def _list(request: Request, detail: bool) -> dict:
     query = parse_list_query(request, FILTERS, SORT_KEYS)
     filters: dict[str, Any] = {_COLUMNS.get(k, k): v for k, v in query.filters.items()}
@@ -83,21 +104,22 @@ def _list(request: Request, detail: bool) -> dict:
                     select(ActionPlanRow.id).where(ActionPlanRow.audit_id == audit.id)))
         except NotFound:
             return {"actions": [], "next": None}  # an unknown plan or audit has no actions
-        rows = list_actions(session, plan, filters, page)
+        rows = _action_rows(session, plan, filters, page)
         items = actions_view(request, session, rows)
     resource = "actions/detail" if detail else "actions"
     return {"actions": [item if detail else only(item, SHORT) for item in items],
             "next": next_link(request, resource, query, items)}
 
 
-@router.get("", summary="List actions")
-def list_all(request: Request) -> dict:
-    return _list(request, detail=False)
+@router.get("", summary="List actions", response_model=None)
+def list_all(request: Request) -> JSONResponse:
+    # a page holds up to 1000 actions: plain JSON values go straight to json.dumps
+    return JSONResponse(_list(request, detail=False))
 
 
-@router.get("/detail", summary="List actions with details")
-def list_detail(request: Request) -> dict:
-    return _list(request, detail=True)
+@router.get("/detail", summary="List actions with details", response_model=None)
+def list_detail(request: Request) -> JSONResponse:
+    return JSONResponse(_list(request, detail=True))
 
 
 @router.get("/{action}", summary="Show an action")
