@@ -125,6 +125,19 @@ def _options() -> dict[str | None, list[cfg.Opt]]:
                          help="A plan whose applier has not been heard of for this long is "
                               "taken over by another."),
         ],
+        "guard_rails": [
+            cfg.BoolOpt("automatic_execution", default=True,
+                        help="The global switch: false stops every automatic (auto_trigger) "
+                             "execution; plans then wait for a person to start them."),
+            cfg.IntOpt("max_migrations_per_plan", default=0, min=0,
+                       help="Most migrations a plan may hold to start automatically (0: any)."),
+            cfg.FloatOpt("max_moved_memory_gb_per_hour", default=0.0, min=0,
+                         help="Most memory automatic plans may move in any hour, counting "
+                              "what moved in the last hour (0: no limit)."),
+            cfg.ListOpt("allowed_windows", default=[],
+                        help="Cron expressions (minute hour day month weekday, UTC) of the "
+                             "minutes in which plans may start automatically; empty: always."),
+        ],
         "api": [
             cfg.StrOpt("host", default="127.0.0.1", help="Address the REST API listens on."),
             cfg.PortOpt("port", default=9322, help="Port of the REST API (Watcher's)."),
@@ -348,6 +361,16 @@ class ApplierSettings:
 
 
 @dataclass(frozen=True)
+class GuardRailSettings:
+    """Limits on automatic execution, for the whole service."""
+
+    automatic_execution: bool = True
+    max_migrations_per_plan: int = 0
+    max_moved_memory_gb_per_hour: float = 0.0
+    allowed_windows: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Settings:
     """The whole configuration as plain values, with the rows for ``config show``."""
 
@@ -361,6 +384,7 @@ class Settings:
     api: ApiSettings = ApiSettings()
     service: ServiceSettings = ServiceSettings()
     applier: ApplierSettings = ApplierSettings()
+    guard_rails: GuardRailSettings = GuardRailSettings()
 
 
 def settings_from(conf: OptimizerConf) -> Settings:
@@ -383,6 +407,10 @@ def settings_from(conf: OptimizerConf) -> Settings:
             conf.scheduler.enabled, conf.scheduler.sync_interval_s,
             conf.scheduler.misfire_grace_s),
         applier=ApplierSettings(**{o.name: conf.applier[o.name] for o in _options()["applier"]}),
+        guard_rails=GuardRailSettings(
+            conf.guard_rails.automatic_execution, conf.guard_rails.max_migrations_per_plan,
+            conf.guard_rails.max_moved_memory_gb_per_hour,
+            tuple(conf.guard_rails.allowed_windows)),
     )
 
 

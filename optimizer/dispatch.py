@@ -54,9 +54,9 @@ class InProcessDispatcher:
         outcome = self.ctx.decision_engine().run_audit(uuid)
         LOG.info("audit %s: %s", uuid, outcome.state)
         if outcome.action_plan_uuid and self._auto_trigger(uuid):
-            from optimizer.operations import start_action_plan
+            from optimizer.operations import auto_start
 
-            plan = start_action_plan(self.ctx, outcome.action_plan_uuid)
+            plan = auto_start(self.ctx, outcome.action_plan_uuid)
             if plan.state == "PENDING":
                 self.launch_plan(plan.uuid)
 

@@ -7,8 +7,10 @@ request in its own transactions and returns plain rows; bad requests raise
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from sqlalchemy import func, select
 
 from models.errors import UserError
 from optimizer.context import Context
@@ -22,6 +24,7 @@ from optimizer.db import (
     list_actions,
     set_action_plan_state,
     set_action_state,
+    update_action_plan,
 )
 from optimizer.db.schema import ActionPlanRow, ActionRow, AuditRow
 from optimizer.decision.engine import AuditOutcome
@@ -126,3 +129,54 @@ def skip_action(ctx: Context, uuid: str, reason: str = "skipped by request") -> 
 def audit_of(ctx: Context, ident: str) -> AuditRow:
     with ctx.database.session() as session:
         return get_audit(session, ident)
+
+
+def guard_rail_breaches(ctx: Context, plan_uuid: str, now: datetime | None = None) -> list[str]:
+    """Why the plan may not start by itself now (empty: it may)."""
+    from optimizer.guard_rails import GuardRails, PlanLoad, breaches
+
+    now = now or datetime.now(UTC)
+    with ctx.database.session() as session:
+        plan = get_action_plan(session, plan_uuid)
+        template = plan.audit.template
+        migrations = [a.parameters.get("instance") for a in list_actions(session, plan)
+                      if a.type == "migrate"]
+        moved = session.scalar(
+            select(func.coalesce(func.sum(ActionRow.moved_memory_mb), 0.0))
+            .where(ActionRow.type == "migrate",
+                   ActionRow.state.in_((ActionState.SUCCEEDED, ActionState.ONGOING)),
+                   ActionRow.updated_at >= now - timedelta(hours=1)))
+        memory_gb = next((i.value for i in plan.indicators if i.name == "migrated_memory_gb"),
+                         None)
+    if memory_gb is None:
+        snapshot = ctx.collector.collect()
+        known = [snapshot._index["instances"].get(u) for u in migrations]
+        memory_gb = float(sum(snapshot.inst_size[i, 1] for i in known if i is not None)) / 1024
+    load = PlanLoad(len(migrations), float(memory_gb), float(moved or 0.0) / 1024)
+    settings = ctx.settings.guard_rails if ctx.settings is not None else None
+    reasons = breaches(GuardRails(**settings.__dict__) if settings else GuardRails(), load, now,
+                       "configuration")
+    if template is not None and template.guard_rails:
+        rails = GuardRails.from_mapping(template.guard_rails,
+                                        where=f"audit template {template.name}")
+        reasons += breaches(rails, load, now, f"audit template {template.name}")
+    return reasons
+
+
+def auto_start(ctx: Context, plan_uuid: str, now: datetime | None = None) -> ActionPlanRow:
+    """Active mode: start a recommended plan unless a guard rail says no.
+
+    A plan held back stays RECOMMENDED, its status message naming every
+    guard rail it breaks, for a person to review and start.
+    """
+    reasons = guard_rail_breaches(ctx, plan_uuid, now)
+    if reasons:
+        return hold_back(ctx, plan_uuid, reasons)
+    return start_action_plan(ctx, plan_uuid)
+
+
+def hold_back(ctx: Context, plan_uuid: str, reasons: list[str]) -> ActionPlanRow:
+    """Leave the plan RECOMMENDED, saying which guard rails kept it from starting."""
+    with ctx.database.session() as session:
+        return update_action_plan(session, plan_uuid, status_message=(
+            "not started automatically: " + "; ".join(reasons)))

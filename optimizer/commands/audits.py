@@ -110,7 +110,13 @@ def _run_now(ctx: Context, view: dict, auto_trigger: bool, output_format: str) -
                   f"{duration_text(plan['estimated_duration_s'])}")
         print_indicators(out, plan)
     status = 0
-    if auto_trigger and plan["state"] == ActionPlanState.RECOMMENDED:
+    held = operations.guard_rail_breaches(ctx, plan["uuid"]) if auto_trigger else []
+    if held:
+        operations.hold_back(ctx, plan["uuid"], held)
+        document["held_back"] = held
+        if output_format == "table":
+            click.echo("not started automatically: " + "; ".join(held))
+    elif auto_trigger and plan["state"] == ActionPlanState.RECOMMENDED:
         run = start_plan(ctx, plan["uuid"], wait=True, output_format=output_format)
         document["execution"] = run.document
         if output_format == "table":

@@ -22,6 +22,7 @@ from optimizer.db import (
     get_audit_template,
     list_audit_templates,
 )
+from optimizer.guard_rails import GuardRails
 from optimizer.operations import check_audit_request
 from strategies.parameters import parse_assignments
 
@@ -38,20 +39,33 @@ def audittemplate() -> None:
 @param_option
 @click.option("--scope", "scope_file", metavar="FILE", help="A JSON scope document.")
 @click.option("--auto-trigger", is_flag=True, help="Start the audits' plans automatically.")
+@click.option("--max-migrations", type=int, default=0,
+              help="Guard rail: a plan with more migrations waits for a person (0: any).")
+@click.option("--max-moved-memory-gb-per-hour", type=float, default=0.0,
+              help="Guard rail: memory automatic plans may move per hour (0: no limit).")
+@click.option("--window", "windows", multiple=True, metavar="CRON",
+              help="Guard rail: a cron expression (UTC) of minutes in which plans may start "
+                   "by themselves; repeat for several.")
 @click.option("--description", default="", help="What the template is for.")
 @format_option
 def create(name: str, goal: str, strategy: str | None, params: tuple[str, ...],
-           scope_file: str | None, auto_trigger: bool, description: str,
+           scope_file: str | None, auto_trigger: bool, max_migrations: int,
+           max_moved_memory_gb_per_hour: float, windows: tuple[str, ...], description: str,
            output_format: str) -> None:
     """Store a template after checking its goal, strategy, parameters and scope."""
     scope = read_json_file(scope_file, "scope") if scope_file else None
+    rails = GuardRails.from_mapping(
+        {"max_migrations_per_plan": max_migrations,
+         "max_moved_memory_gb_per_hour": max_moved_memory_gb_per_hour,
+         "allowed_windows": list(windows)}, where=f"audit template {name}")
     with opened_context() as ctx:
         parameters, checked_scope = check_audit_request(
             ctx, goal, strategy, parse_assignments(list(params)), scope)
         with ctx.database.session() as session:
             row = create_audit_template(
                 session, name=name, goal=goal, strategy=strategy, parameters=parameters,
-                scope=checked_scope, description=description, auto_trigger=auto_trigger)
+                scope=checked_scope, description=description, auto_trigger=auto_trigger,
+                guard_rails=rails.as_dict())
             view = template_view(row)
     _print_template(view, output_format, f"created audit template {name}")
 

@@ -16,6 +16,7 @@ def template_view(row: AuditTemplateRow) -> dict[str, Any]:
     return {"uuid": row.uuid, "name": row.name, "description": row.description,
             "goal": row.goal, "strategy": row.strategy, "parameters": row.parameters,
             "scope": row.scope, "auto_trigger": row.auto_trigger,
+            "guard_rails": row.guard_rails or {},
             "created_at": row.created_at, "updated_at": row.updated_at}
 
 

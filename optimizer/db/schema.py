@@ -79,6 +79,8 @@ class AuditTemplateRow(Timestamps, Base):
     parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
     scope: Mapped[list[Any]] = mapped_column(default=list)
     auto_trigger: Mapped[bool] = mapped_column(default=False)
+    # limits on automatic execution of its audits' plans (see optimizer.guard_rails)
+    guard_rails: Mapped[dict[str, Any] | None] = mapped_column(default=dict)
     deleted_at: Mapped[datetime | None]
 
 

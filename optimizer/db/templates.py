@@ -14,7 +14,8 @@ from optimizer.db.schema import AuditTemplateRow
 TEMPLATES = Table(
     AuditTemplateRow, "audit template", filters=("goal", "strategy", "name"),
     sort_keys=("id", "name", "created_at", "updated_at", "goal"),
-    editable=("name", "description", "goal", "strategy", "parameters", "scope", "auto_trigger"),
+    editable=("name", "description", "goal", "strategy", "parameters", "scope", "auto_trigger",
+              "guard_rails"),
     by_name=True,
 )
 
@@ -22,12 +23,14 @@ TEMPLATES = Table(
 def create_audit_template(session: Session, *, name: str, goal: str, strategy: str | None = None,
                           parameters: Mapping[str, Any] | None = None,
                           scope: list | None = None, description: str = "",
-                          auto_trigger: bool = False) -> AuditTemplateRow:
+                          auto_trigger: bool = False,
+                          guard_rails: Mapping[str, Any] | None = None) -> AuditTemplateRow:
     """A new template; its name must not be taken by another live template."""
     _check_name_free(session, name)
     row = AuditTemplateRow(name=name, goal=goal, strategy=strategy,
                            parameters=dict(parameters or {}), scope=list(scope or []),
-                           description=description, auto_trigger=auto_trigger)
+                           description=description, auto_trigger=auto_trigger,
+                           guard_rails=dict(guard_rails or {}))
     session.add(row)
     session.flush()
     return row

@@ -126,8 +126,8 @@ class AuditWorker:
         LOG.info("audit %s: %s (plan %s) on %s", uuid, outcome.state,
                  outcome.action_plan_uuid, self.worker.name)
         if outcome.action_plan_uuid and self._audit(uuid).auto_trigger:
-            from optimizer.operations import start_action_plan
+            from optimizer.operations import auto_start
 
-            plan = start_action_plan(self.ctx, outcome.action_plan_uuid)
+            plan = auto_start(self.ctx, outcome.action_plan_uuid)
             if plan.state == ActionPlanState.PENDING:
                 self.dispatcher.launch_plan(plan.uuid)

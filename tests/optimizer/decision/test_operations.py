@@ -94,3 +94,33 @@ def _with_hosts(snapshot, inst_host):
     new._index.update({k: v for k, v in snapshot._index.items()
                        if k in ("hosts", "instances", "groups")})
     return new
+
+
+def test_auto_start_respects_template_guard_rails(ctx):
+    from optimizer.db import create_audit_template
+
+    with ctx.database.session() as session:
+        create_audit_template(session, name="careful", goal="server_consolidation",
+                              strategy="vm_workload_consolidation", auto_trigger=True,
+                              guard_rails={"max_migrations_per_plan": 1})
+    audit = ops.new_audit(ctx, template="careful")
+    outcome = ops.run_audit(ctx, audit.uuid)
+    plan = ops.auto_start(ctx, outcome.action_plan_uuid)
+    assert plan.state == ActionPlanState.RECOMMENDED
+    assert "exceed the limit of 1 per plan (audit template careful)" in plan.status_message
+
+
+def test_auto_start_starts_a_plan_within_its_rails(ctx):
+    uuid = recommended_plan(ctx)
+    assert ops.auto_start(ctx, uuid).state == ActionPlanState.PENDING
+
+
+def test_the_global_switch_stops_automatic_execution(ctx):
+    from types import SimpleNamespace
+
+    from optimizer.config import GuardRailSettings
+
+    ctx.settings = SimpleNamespace(guard_rails=GuardRailSettings(automatic_execution=False))
+    plan = ops.auto_start(ctx, recommended_plan(ctx))
+    assert plan.state == ActionPlanState.RECOMMENDED
+    assert "automatic execution is switched off (configuration)" in plan.status_message

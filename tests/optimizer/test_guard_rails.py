@@ -1,0 +1,50 @@
+"""Guard rails: windows, limits and the global switch."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from optimizer.guard_rails import GuardRailError, GuardRails, PlanLoad, breaches, window_open
+
+NIGHT = datetime(2026, 11, 26, 3, 15, tzinfo=UTC)
+LOAD = PlanLoad(migrations=20, memory_gb=100.0, moved_last_hour_gb=50.0)
+
+
+def test_windows_match_the_minute():
+    assert window_open("* 0-5 * * *", NIGHT)
+    assert not window_open("* 6-23 * * *", NIGHT)
+    assert window_open("15 3 * * thu", NIGHT)
+    assert not window_open("15 3 * * fri", NIGHT)
+
+
+def test_no_rails_no_breach():
+    assert breaches(GuardRails(), LOAD, NIGHT, "x") == []
+
+
+@pytest.mark.parametrize("rails, fragment", [
+    (GuardRails(automatic_execution=False), "switched off"),
+    (GuardRails(max_migrations_per_plan=10), "20 migrations exceed the limit of 10"),
+    (GuardRails(max_moved_memory_gb_per_hour=120), "moving 100.0 GB after 50.0 GB"),
+    (GuardRails(allowed_windows=("* 8-17 * * mon-fri",)), "outside the allowed windows"),
+])
+def test_each_rail_names_itself(rails, fragment):
+    reasons = breaches(rails, LOAD, NIGHT, "template t")
+    assert len(reasons) == 1 and fragment in reasons[0] and "(template t)" in reasons[0]
+
+
+def test_limits_that_hold_pass():
+    rails = GuardRails(max_migrations_per_plan=20, max_moved_memory_gb_per_hour=150,
+                       allowed_windows=("* 8-17 * * *", "* 0-4 * * *"))
+    assert breaches(rails, LOAD, NIGHT, "x") == []
+
+
+@pytest.mark.parametrize("raw, message", [
+    ({"max_migrations_per_plan": -1}, "must be zero or more"),
+    ({"max_moved_memory_gb_per_hour": "lots"}, "must be a number"),
+    ({"allowed_windows": ["every night"]}, "is not a cron expression"),
+    ({"speed": 3}, "unknown guard rail"),
+])
+def test_bad_rails_are_named(raw, message):
+    with pytest.raises(GuardRailError, match=message):
+        GuardRails.from_mapping(raw, where="audit template t")
