@@ -389,6 +389,11 @@ class Settings:
 
 def settings_from(conf: OptimizerConf) -> Settings:
     """Plain values out of a parsed configuration."""
+    from optimizer.guard_rails import GuardRails
+
+    # a window that is not a cron expression must fail now, not when a plan is due
+    GuardRails.from_mapping({"allowed_windows": list(conf.guard_rails.allowed_windows)},
+                            where="[guard_rails] allowed_windows")
     return Settings(
         database_url=conf.database.connection,
         transport_url=conf.transport_url,

@@ -48,3 +48,18 @@ def test_limits_that_hold_pass():
 def test_bad_rails_are_named(raw, message):
     with pytest.raises(GuardRailError, match=message):
         GuardRails.from_mapping(raw, where="audit template t")
+
+
+def test_a_bad_window_in_the_configuration_fails_at_load(tmp_path, monkeypatch):
+    from optimizer.config import load_config
+
+    monkeypatch.delenv("OPTIMIZER_DATABASE_URL", raising=False)
+    config = tmp_path / "optimizer.conf"
+    config.write_text("[guard_rails]\nallowed_windows = nightly\n")
+    with pytest.raises(GuardRailError, match=r"\[guard_rails\] allowed_windows: allowed window "
+                                             "'nightly' is not a cron expression"):
+        load_config(str(config))
+    config.write_text("[guard_rails]\nallowed_windows = * 0-5 * * *\nautomatic_execution = false\n")
+    settings = load_config(str(config))
+    assert settings.guard_rails.allowed_windows == ("* 0-5 * * *",)
+    assert settings.guard_rails.automatic_execution is False
