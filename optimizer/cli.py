@@ -8,6 +8,7 @@ and exit 2, like click's own usage errors. Anything else is a bug: one line
 """
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import logging
@@ -133,20 +134,34 @@ def cli(ctx: click.Context, debug: bool, verbose: int, config_file: str | None,
 @click.option("--strategy", "strategy_name", default=DEFAULT_STRATEGY, show_default=True,
               help="Strategy to run.")
 @param_option
+@click.option("--execute/--no-execute", default=True, show_default=True,
+              help="Also run the plan on a throwaway simulated cloud and show it after.")
 @format_option
-def demo(hosts: int, seed: int, strategy_name: str, params: tuple[str, ...],
+def demo(hosts: int, seed: int, strategy_name: str, params: tuple[str, ...], execute: bool,
          output_format: str) -> None:
     """Simulate a cluster, run a strategy on it and show what the plan changes."""
     strategy = find_strategy(strategy_name)
-    result = run_demo(strategy, parse_assignments(list(params)), hosts=hosts, seed=seed)
+    values = parse_assignments(list(params))
+    result = run_demo(strategy, values, hosts=hosts, seed=seed)
+    execution = None
+    if execute:
+        from optimizer.commands.execution import ProgressView
+        from optimizer.demo_execution import execute_on_simulated_cloud
+
+        with ProgressView("demo", enabled=output_format == "table") as view:
+            execution = execute_on_simulated_cloud(result.snapshot, strategy, values,
+                                                   on_progress=view.update)
     next_step = (f"optimizer simulate --hosts {hosts} --seed {seed} -o cluster.json && "
                  f"optimizer plan --scenario cluster.json --strategy {strategy.name} "
                  "-o plan.json")
     if output_format == "json":
-        click.echo(json.dumps({**result.to_dict(), "next": next_step}, indent=1))
+        document = {**result.to_dict(), "next": next_step}
+        if execution is not None:
+            document["execution"] = dataclasses.asdict(execution)
+        click.echo(json.dumps(document, indent=1))
         return
     out = render.console()
-    render.render_demo(result, out)
+    render.render_demo(result, out, execution=execution)
     out.print(f"Next, plan on this cluster from a file: {next_step}", markup=False)
 
 

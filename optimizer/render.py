@@ -37,15 +37,16 @@ def percent(fraction: float) -> str:
 # ----- demo ---------------------------------------------------------------------
 
 
-def render_demo(result: DemoResult, out: Console, max_actions: int = 10) -> None:
-    """Before/after figures, the first actions of the plan, and what to run next."""
+def render_demo(result: DemoResult, out: Console, max_actions: int = 10,
+                execution=None) -> None:
+    """Before/after figures (and after execution), the first actions, what to run next."""
     snap, before, after = result.snapshot, result.before, result.after
     out.print(f"[bold]{snap.name}[/]: {snap.host_count} hosts, {snap.instance_count} instances; "
               f"strategy [bold]{result.solution.strategy}[/]")
     table = Table(title="Before and after the plan", title_justify="left")
     table.add_column("measure")
     table.add_column("before", justify="right")
-    table.add_column("after", justify="right")
+    table.add_column("after (planned)", justify="right")
     rows = [
         ("active hosts", str(before.active_hosts), str(after.active_hosts)),
         ("migrations", "", str(result.replay.migrations)),
@@ -58,9 +59,21 @@ def render_demo(result: DemoResult, out: Console, max_actions: int = 10) -> None
          percent(after.memory_allocated_mean)),
         ("planning time", "", f"{result.planning_seconds:.3f} s"),
     ]
+    if execution is not None:
+        table.add_column("after (executed)", justify="right")
+        done = execution.after
+        executed = [str(done.active_hosts), "", f"{execution.moved_memory_gb:.1f}",
+                    percent(done.cpu_load_mean), percent(done.cpu_load_max),
+                    percent(done.cpu_load_stdev), percent(done.memory_allocated_mean),
+                    f"{execution.seconds:.2f} s run"]
+        rows = [(*row, value) for row, value in zip(rows, executed, strict=True)]
     for row in rows:
         table.add_row(*row)
     out.print(table)
+    if execution is not None:
+        out.print(f"The plan ran on a simulated cloud: {execution.state}, "
+                  f"{execution.succeeded} actions succeeded, {execution.failed} failed, "
+                  f"{execution.skipped} skipped.")
     out.print("CPU load and memory are averaged over active hosts (hosts with instances).")
     if result.replay.unfit_moves:
         out.print(f"[red]warning[/]: {len(result.replay.unfit_moves)} move(s) exceed a limit "
