@@ -65,11 +65,13 @@ class Service:
     listener: NovaListener | None = None
     emitter: NotificationEmitter | None = None
     api_context: Context | None = None
+    _started: bool = False
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
     _unhooks: list[Callable[[], None]] = field(default_factory=list)
 
     def start(self) -> None:
+        self._started = True
         for server in self.servers:
             server.start()
         if self.listener is not None:
@@ -85,14 +87,15 @@ class Service:
     def stop(self) -> None:
         """Stop taking work, let running work finish, release everything."""
         self._stop.set()
-        for server in self.servers:
-            server.stop()
-        for server in self.servers:
-            server.wait()
-        if self.schedules is not None:
-            self.schedules.shutdown()
-        if self.listener is not None:
-            self.listener.stop()
+        if self._started:
+            for server in self.servers:
+                server.stop()
+            for server in self.servers:
+                server.wait()
+            if self.schedules is not None:
+                self.schedules.shutdown()
+            if self.listener is not None:
+                self.listener.stop()
         for thread in self._threads:
             thread.join(timeout=10)
         for worker in self.workers:
@@ -175,9 +178,12 @@ def _add_decision_engine(service: Service) -> None:
     s = service.settings.service
     ctx = _open(service, "decision-engine")
     worker = service.workers[-1]
+    # One collection now: it creates a simulated cloud before concurrent audits
+    # would race to, and it is the live model's first state.
+    source = open_collector(service.settings)
+    first = source.collect()
     if s.listener_enabled:
-        source = open_collector(service.settings)
-        service.model = LiveModel(source.collect())
+        service.model = LiveModel(first)
         ctx._collector = service.model  # audits read the live model
         service.listener = NovaListener(
             service.model, service.settings.transport_url, service.topics.nova,

@@ -63,7 +63,7 @@ class NovaListener:
                    oslo_messaging.Target(topic=topic, exchange=NOVA_EXCHANGE)]
         self.server = oslo_messaging.get_batch_notification_listener(
             notification_transport(transport_url), targets, [NovaEndpoint(model)],
-            executor="threading", pool=pool, batch_size=batch_size,
+            pool=pool, batch_size=batch_size,
             batch_timeout=batch_timeout)
         self._stop = threading.Event()
         self._resync = threading.Thread(target=self._resync_loop, name="model-resync",

@@ -86,5 +86,4 @@ def rpc_server(transport_url: str, topic: str, server_name: str,
                endpoints: list) -> oslo_messaging.MessageHandlingServer:
     """A started-on-demand RPC server consuming ``topic`` with a thread pool."""
     target = oslo_messaging.Target(topic=topic, server=server_name, version=VERSION)
-    return oslo_messaging.get_rpc_server(rpc_transport(transport_url), target, endpoints,
-                                         executor="threading")
+    return oslo_messaging.get_rpc_server(rpc_transport(transport_url), target, endpoints)

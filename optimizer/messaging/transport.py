@@ -9,10 +9,13 @@ RabbitMQ connection pool is worth reusing.
 """
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import threading
 from dataclasses import dataclass
 
 import oslo_messaging
+import oslo_messaging.opts
 from oslo_config import cfg
 
 from models.errors import UserError
@@ -39,6 +42,15 @@ class Topics:
 def messaging_conf() -> cfg.ConfigOpts:
     """A fresh, parsed ``ConfigOpts`` for oslo.messaging alone."""
     conf = cfg.ConfigOpts()
+    # Some options (metrics, tracing) are registered on oslo's global CONF only.
+    for group, opts in oslo_messaging.opts.list_opts():
+        conf.register_opts(opts, group=group)
+    for extra in ("oslo_messaging._tracing.client", "oslo_messaging._metrics.client"):
+        module = importlib.import_module(extra) if importlib.util.find_spec(extra) else None
+        for name in dir(module) if module else ():
+            value = getattr(module, name)
+            if name.startswith("oslo_messaging_") and isinstance(value, list):
+                conf.register_opts(value, group=name)
     conf([], project="optimizer-messaging", default_config_files=[], default_config_dirs=[])
     return conf
 
