@@ -194,6 +194,8 @@ auth_type = admin_token
 endpoint = {self.neutron.url}
 token = admin
 endpoint_override = {self.neutron.url}
+[quota]
+driver = nova.quota.NoopQuotaDriver
 [notifications]
 notification_format = versioned
 [oslo_messaging_notifications]
@@ -277,6 +279,38 @@ send_service_user_token = false
             raise HarnessError(f"{method} {path}: HTTP {response.status_code}: "
                                f"{response.text[:400]}")
         return response.json() if response.content else {}
+
+    def create_flavor(self, name: str, vcpus: int, ram_mb: int, disk_gb: int) -> str:
+        body = {"flavor": {"name": name, "vcpus": vcpus, "ram": ram_mb, "disk": disk_gb}}
+        return self.compute("POST", "/flavors", body)["flavor"]["id"]
+
+    def boot(self, name: str, flavor: str, timeout_s: float = 60, **extra) -> dict:
+        """Boot one server (no network) and wait until it is ACTIVE; the server."""
+        from stubs import IMAGE_ID
+
+        body = {"server": {"name": name, "imageRef": IMAGE_ID, "flavorRef": flavor,
+                           "networks": "none", **extra}}
+        uuid = self.compute("POST", "/servers", body)["server"]["id"]
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            server = self.compute("GET", f"/servers/{uuid}")["server"]
+            if server["status"] == "ACTIVE":
+                return server
+            if server["status"] == "ERROR":
+                raise HarnessError(f"server {name} went to ERROR: {server.get('fault')}")
+            time.sleep(0.3)
+        raise HarnessError(f"server {name} not ACTIVE in {timeout_s}s")
+
+    def host_of(self, uuid: str) -> str:
+        return self.compute("GET", f"/servers/{uuid}")["server"]["OS-EXT-SRV-ATTR:host"]
+
+    def write_clouds_yaml(self, path: Path, cloud: str = "test") -> Path:
+        """A clouds.yaml naming this cloud (no Keystone: endpoints given directly)."""
+        path.write_text(f"clouds:\n  {cloud}:\n    auth_type: none\n    auth:\n"
+                        f"      endpoint: {self.compute_url}\n"
+                        f"    compute_endpoint_override: {self.compute_url}\n"
+                        f"    placement_endpoint_override: {self.placement_url}\n")
+        return path
 
     # -- tear-down ----------------------------------------------------------
     def stop(self) -> None:
