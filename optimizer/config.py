@@ -66,6 +66,10 @@ def _options() -> dict[str | None, list[cfg.Opt]]:
                         help="Emit audit, action plan and action notifications."),
             cfg.StrOpt("notification_topic", default="optimizer_notifications",
                        help="Topic the optimizer's own notifications are sent to."),
+            cfg.StrOpt("decision_engine_topic", default="optimizer-decision-engine",
+                       help="RPC topic decision engines consume audit requests from."),
+            cfg.StrOpt("applier_topic", default="optimizer-applier",
+                       help="RPC topic appliers consume plan launches from."),
         ],
         "listener": [
             cfg.BoolOpt("enabled", default=True,
@@ -334,6 +338,8 @@ class ServiceSettings:
     scheduler_enabled: bool = True
     scheduler_sync_interval_s: float = 5.0
     misfire_grace_s: int = 60
+    decision_engine_topic: str = "optimizer-decision-engine"
+    applier_topic: str = "optimizer-applier"
 
 
 @dataclass(frozen=True)
@@ -410,7 +416,8 @@ def settings_from(conf: OptimizerConf) -> Settings:
             conf.service.notifications, conf.service.notification_topic,
             conf.listener.enabled, conf.listener.topic, conf.listener.resync_interval_s,
             conf.scheduler.enabled, conf.scheduler.sync_interval_s,
-            conf.scheduler.misfire_grace_s),
+            conf.scheduler.misfire_grace_s, conf.service.decision_engine_topic,
+            conf.service.applier_topic),
         applier=ApplierSettings(**{o.name: conf.applier[o.name] for o in _options()["applier"]}),
         guard_rails=GuardRailSettings(
             conf.guard_rails.automatic_execution, conf.guard_rails.max_migrations_per_plan,

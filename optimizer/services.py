@@ -143,8 +143,9 @@ def build_service(settings: Settings, role: str, topics: Topics | None = None) -
     """Open what ``role`` needs; nothing runs until :meth:`Service.start`."""
     if role not in ROLES:
         raise UserError(f"role {role!r} is not one of {', '.join(ROLES)}")
-    topics = topics or Topics(notifications=settings.service.notification_topic,
-                              nova=settings.service.listener_topic)
+    s = settings.service
+    topics = topics or Topics(s.decision_engine_topic, s.applier_topic, s.notification_topic,
+                              s.listener_topic)
     service = Service(settings, role, topics, RPCDispatcher(settings.transport_url, topics))
     if settings.service.notifications:
         service.emitter = NotificationEmitter(settings.transport_url, topics.notifications,

@@ -108,6 +108,11 @@ class AuditWorker:
     def _claim_pending(self, uuid: str) -> bool:
         try:
             with self.ctx.database.session() as session:
+                # The write is guarded on the state read here: ONGOING → ONGOING
+                # would "succeed" for a second claimant, so check PENDING first.
+                if get_audit(session, uuid).state != AuditState.PENDING:
+                    LOG.info("audit %s already claimed by another worker", uuid)
+                    return False
                 set_audit_state(session, uuid, AuditState.ONGOING)
                 claims.claim_audit(session.connection(), uuid, self.worker.name)
         except (ConcurrentUpdate, IllegalTransition) as exc:

@@ -38,7 +38,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 LOG = logging.getLogger(__name__)
 
@@ -67,8 +67,12 @@ AUDIT_RUNS = Table(
 
 
 def ensure_tables(engine: Engine) -> None:
-    """Create the claim tables if they are missing."""
-    METADATA.create_all(engine, checkfirst=True)
+    """Create the claim tables if they are missing (services starting together may race)."""
+    try:
+        METADATA.create_all(engine, checkfirst=True)
+    except DBAPIError:
+        time.sleep(0.5)  # another process was creating them: check again
+        METADATA.create_all(engine, checkfirst=True)
 
 
 def new_worker_name(role: str, host: str | None = None) -> str:
