@@ -89,7 +89,11 @@ class SimulatedCloud:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
-        self._db.executescript(_SCHEMA)
+        # one writer at a time creates the tables, however many open a new file at once
+        with self._transaction() as db:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
 
     @property
     def _db(self) -> sqlite3.Connection:
@@ -99,7 +103,7 @@ class SimulatedCloud:
         if db is None:
             db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
                                  check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
+            _use_wal(db)
             self._local.db = db
             with self._connections_lock:
                 self._connections.append(db)
@@ -388,6 +392,24 @@ class _Transaction:
 
     def __exit__(self, kind, value, traceback) -> None:
         self.db.execute("COMMIT" if kind is None else "ROLLBACK")
+
+
+def _use_wal(db: sqlite3.Connection, attempts: int = 100) -> None:
+    """Switch to write-ahead logging, waiting while another connection does the same.
+
+    Changing the journal mode takes a lock SQLite's busy timeout does not wait
+    for, so a second process opening a new file at once is told "locked".
+    """
+    for _ in range(attempts):
+        try:
+            if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+            time.sleep(0.05)
+    raise CloudError("the simulated cloud's file stayed locked while opening it")
 
 
 def _fate(faults: Faults, uuid: str, migration_id: int) -> str:

@@ -116,3 +116,22 @@ def test_service_and_power(cloud):
     assert cloud.host_state("h3") == (False, True)
     with pytest.raises(CloudError, match="does not exist"):
         cloud.set_service_state("nope", False)
+
+
+def test_many_threads_may_open_a_new_cloud_file_at_once(tmp_path):
+    import threading
+
+    errors = []
+
+    def open_it():
+        try:
+            assert SimulatedCloud(tmp_path / "new.db").is_empty
+        except Exception as exc:  # collected: an assertion in a thread would be lost
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
