@@ -10,8 +10,9 @@ Edges come from four rules, all computed on arrays of migrations
 - host state: enabling a host (service enabled, power on) comes before the
   migrations into it and disabling it after them; a host being emptied is
   disabled before the migrations off it (``disable_before_evacuation``, else
-  after them) and powered off only after every migration off it; the service
-  and power actions of one host keep their plan order.
+  after them; a host that is also a stop on a detour, before those planned
+  after its last arrival) and powered off only after every migration off it;
+  the service and power actions of one host keep their plan order.
 
 When those edges form a cycle (two full hosts swapping instances, say), one
 migration in the cycle takes a detour through a host with spare room; when
@@ -188,8 +189,12 @@ def _control_edges(hops: Hops, controls: dict[int, list[_Control]],
     for h, host_controls in controls.items():
         lo, hi = np.searchsorted(dst_sorted, [h, h + 1])
         arriving = hops.node[into[lo:hi]]
+        last_arrival = hops.key[into[hi - 1]] if hi > lo else -math.inf
         lo, hi = np.searchsorted(src_sorted, [h, h + 1])
         leaving = hops.node[out_of[lo:hi]]
+        # a host that takes instances on their way (a detour) is disabled after them,
+        # so only migrations planned after its last arrival wait for the disable
+        evacuating = leaving[hops.key[out_of[lo:hi]] > last_arrival]
         last_enabling = max((c.node for c in host_controls if c.state in ENABLING), default=-1)
         for earlier, later in itertools.pairwise(host_controls):
             link(earlier.node, later.node)
@@ -200,7 +205,7 @@ def _control_edges(hops: Hops, controls: dict[int, list[_Control]],
             if c.node > last_enabling:  # disabled for good: arrivals come first
                 link(arriving, c.node)
             if c.service and config.disable_before_evacuation:
-                link(c.node, leaving)
+                link(c.node, evacuating)
             else:
                 link(leaving, c.node)
     return np.concatenate(parents).astype(np.int64), np.concatenate(children).astype(np.int64)
