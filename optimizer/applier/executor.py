@@ -98,11 +98,11 @@ class Executor:
             if action.state in (_X.PENDING, _X.ONGOING):
                 self._parse(action)
         for action in actions:
-            if action.state == _X.ONGOING and self.plugin[action.index] is not None:
-                self._recover(action.index)
-        for action in actions:
             if action.state == _X.PENDING:
                 self._count_parents(action.index)
+        for action in actions:  # after counting: a recovered step may release children
+            if action.state == _X.ONGOING and self.plugin[action.index] is not None:
+                self._recover(action.index)
 
     def _parse(self, action: StoredAction) -> None:
         plugin = self.plugins.get(action.type)
@@ -388,7 +388,8 @@ class Executor:
             state, message = _P.CANCELLED, "cancelled"
         elif failed:
             state = _P.FAILED
-            message = f"{len(failures)} action(s) failed: " + "; ".join(failures[:5])
+            message = (f"{len(failures)} action(s) failed: " + "; ".join(failures[:5])
+                       if failures else f"{self.counts[_X.CANCELLED]} action(s) cancelled")
             if len(failures) > 5:
                 message += f"; and {len(failures) - 5} more"
             if self.policy.revert_on_failure:

@@ -5,6 +5,7 @@ first, and those that take it away last, so instances can move back to
 hosts the plan had disabled. An action already reverted is marked in its
 status message, so a restarted applier does not revert it twice; a reverse
 migration already in flight after a crash is adopted, not started again.
+Every failed reverse is retried (``max_retries`` times, with backoff).
 """
 from __future__ import annotations
 
@@ -67,7 +68,9 @@ def _run_to_end(ex: Executor, plugin: ActionPlugin, params: Any) -> Step:
             ex.sleep(policy.poll_interval_s)
             ex.journal.commit([])  # keeps the heartbeat while waiting
             step = plugin.poll(actuator, params, step.operation)
-        if not (step.phase == Phase.FAILED and step.transient and attempts < policy.max_retries):
+        # Undoing must try hard: a failed reverse migration left the instance where it
+        # was, so any failure is retried, not only transient refusals.
+        if not (step.phase == Phase.FAILED and attempts < policy.max_retries):
             return step
         attempts += 1
         ex.sleep(policy.backoff_s(attempts))
