@@ -20,9 +20,7 @@ no host can take it, :class:`PlanInfeasible` names the hosts involved.
 """
 from __future__ import annotations
 
-import itertools
 import math
-from collections import defaultdict
 from dataclasses import dataclass, field, replace
 
 import networkx as nx
@@ -48,7 +46,7 @@ def plan(snapshot: ClusterSnapshot, solution: Solution,
     actions = list(solution.actions)
     table = _read_migrations(snapshot, actions)
     controls = _read_controls(snapshot, actions)
-    _check_destinations(snapshot, table, controls)
+    _check_destinations(snapshot, actions, table, controls)
     for _ in range(MAX_DETOUR_ROUNDS):
         hops = table.frozen()
         parents, children = _edges(snapshot, len(actions), hops, controls, config)
@@ -62,7 +60,7 @@ def plan(snapshot: ClusterSnapshot, solution: Solution,
     memory = snapshot.inst_size[hops.inst, MEMORY]
     for node, mb in zip(hops.node.tolist(), memory.tolist(), strict=True):
         durations[node] = action_duration(actions[node], mb, config)
-    return ActionGraph.build(actions, parents.tolist(), children.tolist(), durations, config)
+    return ActionGraph.build(actions, parents, children, durations, config)
 
 
 # ----- reading the solution ---------------------------------------------------
@@ -95,17 +93,19 @@ def _read_migrations(snapshot: ClusterSnapshot, actions: list[Action]) -> _HopTa
     """The solution's migrations, checked to start where their instance is at that point."""
     table = _HopTable()
     where: dict[int, int] = {}
+    host_id, instance_id = snapshot.host_id, snapshot.instance_id
     for node, action in enumerate(actions):
         if not isinstance(action, Migrate):
             continue
-        i = snapshot.instance_id(action.instance)
-        src, dst = snapshot.host_id(action.source), snapshot.host_id(action.destination)
-        if src == dst:
-            raise PlanInfeasible(f"action {node}: instance {action.instance} migrates from "
-                                 f"host {action.source} to itself")
-        here = where.get(i, int(snapshot.inst_host[i]))
-        if here != src:
+        i = instance_id(action.instance)
+        src, dst = host_id(action.source), host_id(action.destination)
+        here = where.get(i)
+        if here is None:
+            here = int(snapshot.inst_host[i])
+        if here != src or src == dst:
             raise PlanInfeasible(
+                f"action {node}: instance {action.instance} migrates from host {action.source} "
+                "to itself" if src == dst else
                 f"action {node}: instance {action.instance} is on host "
                 f"{snapshot.host_names[here]} at that point, not on its source {action.source}")
         where[i] = dst
@@ -114,33 +114,40 @@ def _read_migrations(snapshot: ClusterSnapshot, actions: list[Action]) -> _HopTa
 
 
 @dataclass(frozen=True)
-class _Control:
-    """A service or power action on one host."""
+class _Controls:
+    """The service and power actions of a solution, as columns in plan order."""
 
-    node: int
-    host: int
-    state: str  # enabled | disabled | on | off
-    service: bool
+    node: np.ndarray      # (C,) action id
+    host: np.ndarray      # (C,) host index
+    enabling: np.ndarray  # (C,) service enabled or power on
+    service: np.ndarray   # (C,) a service action (else power)
 
+    @property
+    def hosts(self) -> set[int]:
+        return set(self.host.tolist())
 
-def _read_controls(snapshot: ClusterSnapshot, actions: list[Action]) -> dict[int, list[_Control]]:
-    """Service and power actions per host index, in plan order."""
-    controls: dict[int, list[_Control]] = defaultdict(list)
-    for node, action in enumerate(actions):
-        if isinstance(action, ChangeServiceState | ChangePowerState):
-            h = snapshot.host_id(action.host)
-            controls[h].append(_Control(node, h, action.state,
-                                        isinstance(action, ChangeServiceState)))
-    return dict(controls)
+    def states_of(self, actions: list[Action], h: int) -> set[str]:
+        return {actions[k].state for k in self.node[self.host == h].tolist()}
 
 
-def _check_destinations(snapshot: ClusterSnapshot, table: _HopTable,
-                        controls: dict[int, list[_Control]]) -> None:
+def _read_controls(snapshot: ClusterSnapshot, actions: list[Action]) -> _Controls:
+    """Service and power actions with their hosts."""
+    picked = [(node, a) for node, a in enumerate(actions)
+              if isinstance(a, (ChangeServiceState, ChangePowerState))]  # noqa: UP038 (faster)
+    return _Controls(
+        node=np.array([node for node, _ in picked], dtype=np.int64),
+        host=np.array([snapshot.host_id(a.host) for _, a in picked], dtype=np.int64),
+        enabling=np.array([a.state in ENABLING for _, a in picked], dtype=bool),
+        service=np.array([isinstance(a, ChangeServiceState) for _, a in picked], dtype=bool))
+
+
+def _check_destinations(snapshot: ClusterSnapshot, actions: list[Action], table: _HopTable,
+                        controls: _Controls) -> None:
     """Every destination is up and enabled, or the solution brings it up and enables it."""
-    for node, dst in zip(table.node, table.dst, strict=True):
-        if snapshot.can_receive[dst]:
-            continue
-        states = {c.state for c in controls.get(dst, ())}
+    dst = np.array(table.dst, dtype=np.int64)
+    for k in np.flatnonzero(~snapshot.can_receive[dst]).tolist():
+        node, dst = table.node[k], table.dst[k]
+        states = controls.states_of(actions, dst)
         name = snapshot.host_names[dst]
         if not snapshot.host_up[dst] and "on" not in states:
             raise PlanInfeasible(f"action {node}: destination host {name} is down and the "
@@ -153,15 +160,14 @@ def _check_destinations(snapshot: ClusterSnapshot, table: _HopTable,
 # ----- edges ------------------------------------------------------------------
 
 
-def _edges(snapshot: ClusterSnapshot, n: int, hops: Hops, controls: dict[int, list[_Control]],
+def _edges(snapshot: ClusterSnapshot, n: int, hops: Hops, controls: _Controls,
            config: PlannerConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Every dependency edge, without duplicates, as (parents, children) id arrays."""
+    """Every dependency edge as (parents, children) id arrays; an edge may repeat."""
     parts = [capacity_edges(snapshot, hops), anti_affinity_edges(snapshot, hops),
-             _instance_edges(hops), _control_edges(hops, controls, config)]
+             _instance_edges(hops), _control_edges(snapshot, hops, controls, config)]
     parents = np.concatenate([p for p, _ in parts])
     children = np.concatenate([c for _, c in parts])
-    unique = np.unique(parents * n + children)
-    return unique // n, unique % n
+    return parents, children
 
 
 def _instance_edges(hops: Hops) -> tuple[np.ndarray, np.ndarray]:
@@ -171,44 +177,46 @@ def _instance_edges(hops: Hops) -> tuple[np.ndarray, np.ndarray]:
     return hops.node[order[same]], hops.node[order[same + 1]]
 
 
-def _control_edges(hops: Hops, controls: dict[int, list[_Control]],
+def _control_edges(snapshot: ClusterSnapshot, hops: Hops, controls: _Controls,
                    config: PlannerConfig) -> tuple[np.ndarray, np.ndarray]:
     """Edges between the service and power actions of a host and its migrations."""
-    if not controls:
+    if not len(controls.node):
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    into, out_of = np.lexsort((hops.key, hops.dst)), np.lexsort((hops.key, hops.src))
-    dst_sorted, src_sorted = hops.dst[into], hops.src[out_of]
-    parents: list[np.ndarray] = []
-    children: list[np.ndarray] = []
+    last_enabling = np.full(snapshot.host_count, -1)
+    np.maximum.at(last_enabling, controls.host[controls.enabling],
+                  controls.node[controls.enabling])
+    last_arrival = np.full(snapshot.host_count, -np.inf)
+    np.maximum.at(last_arrival, hops.dst, hops.key)
+    final_disabling = ~controls.enabling & (controls.node > last_enabling[controls.host])
+    # a host that takes instances on their way (a detour) is disabled after them,
+    # so only migrations planned after its last arrival wait for the disable
+    evacuating = hops.key > last_arrival[hops.src]
+    gate = controls.service & ~controls.enabling & config.disable_before_evacuation
 
-    def link(before: np.ndarray | int, after: np.ndarray | int) -> None:
-        before, after = np.broadcast_arrays(np.asarray(before), np.asarray(after))
-        parents.append(before.ravel())
-        children.append(after.ravel())
+    by_host = np.lexsort((controls.node, controls.host))
+    same = np.flatnonzero(controls.host[by_host][1:] == controls.host[by_host][:-1])
+    pairs = [
+        (controls.node[by_host[same]], controls.node[by_host[same + 1]]),  # plan order
+        _join(controls, controls.enabling, hops.node, hops.dst),
+        _join(controls, final_disabling, hops.node, hops.dst)[::-1],
+        _join(controls, gate, hops.node[evacuating], hops.src[evacuating]),
+        _join(controls, ~controls.enabling & ~gate, hops.node, hops.src)[::-1],
+    ]
+    return (np.concatenate([p for p, _ in pairs]).astype(np.int64),
+            np.concatenate([c for _, c in pairs]).astype(np.int64))
 
-    for h, host_controls in controls.items():
-        lo, hi = np.searchsorted(dst_sorted, [h, h + 1])
-        arriving = hops.node[into[lo:hi]]
-        last_arrival = hops.key[into[hi - 1]] if hi > lo else -math.inf
-        lo, hi = np.searchsorted(src_sorted, [h, h + 1])
-        leaving = hops.node[out_of[lo:hi]]
-        # a host that takes instances on their way (a detour) is disabled after them,
-        # so only migrations planned after its last arrival wait for the disable
-        evacuating = leaving[hops.key[out_of[lo:hi]] > last_arrival]
-        last_enabling = max((c.node for c in host_controls if c.state in ENABLING), default=-1)
-        for earlier, later in itertools.pairwise(host_controls):
-            link(earlier.node, later.node)
-        for c in host_controls:
-            if c.state in ENABLING:
-                link(c.node, arriving)
-                continue
-            if c.node > last_enabling:  # disabled for good: arrivals come first
-                link(arriving, c.node)
-            if c.service and config.disable_before_evacuation:
-                link(c.node, evacuating)
-            else:
-                link(leaving, c.node)
-    return np.concatenate(parents).astype(np.int64), np.concatenate(children).astype(np.int64)
+
+def _join(controls: _Controls, chosen: np.ndarray, hop_nodes: np.ndarray,
+          hop_hosts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(control, migration) id pairs for every chosen control and migration on the same host."""
+    ctl_host, ctl_node = controls.host[chosen], controls.node[chosen]
+    order = np.argsort(ctl_host, kind="stable")
+    ctl_host, ctl_node = ctl_host[order], ctl_node[order]
+    lo = np.searchsorted(ctl_host, hop_hosts, side="left")
+    count = np.searchsorted(ctl_host, hop_hosts, side="right") - lo
+    total = int(count.sum())
+    offset = np.arange(total) - np.repeat(np.cumsum(count) - count, count)
+    return ctl_node[np.repeat(lo, count) + offset], np.repeat(hop_nodes, count)
 
 
 def _cyclic_nodes(n: int, parents: np.ndarray, children: np.ndarray) -> np.ndarray:
@@ -237,7 +245,7 @@ def _cyclic_nodes(n: int, parents: np.ndarray, children: np.ndarray) -> np.ndarr
 
 
 def _break_cycles(snapshot: ClusterSnapshot, actions: list[Action], table: _HopTable,
-                  controls: dict[int, list[_Control]], parents: np.ndarray,
+                  controls: _Controls, parents: np.ndarray,
                   children: np.ndarray, stuck: np.ndarray) -> None:
     """Detour one migration of every cycle through a host with spare room."""
     on_cycle = np.isin(parents, stuck) & np.isin(children, stuck)
@@ -267,7 +275,7 @@ class _Detours:
     """Hosts that can take an instance on the way: spare room whatever else arrives."""
 
     def __init__(self, snapshot: ClusterSnapshot, table: _HopTable,
-                 controls: dict[int, list[_Control]]):
+                 controls: _Controls):
         self.snapshot, self.table = snapshot, table
         size = snapshot.inst_size[np.array(table.inst, dtype=np.int64)]
         arriving = np.zeros_like(snapshot.allocated)
@@ -275,7 +283,7 @@ class _Detours:
         # room in the worst case: every planned arrival in, nothing out
         self.room = snapshot.allocatable - snapshot.allocated - arriving
         self.usable = snapshot.can_receive.copy()
-        self.usable[list(controls)] = False  # hosts changing state are no place to wait
+        self.usable[controls.host] = False  # hosts changing state are no place to wait
 
     def try_split(self, actions: list[Action], row: int) -> bool:
         """Replace hop ``row`` (A→B) by A→T and T→B; False when no host T fits."""

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from functools import cache, cached_property
+from typing import TYPE_CHECKING
 
 import networkx as nx
+import numpy as np
 
 from models.errors import UserError
 from optimizer.planning.config import PlannerConfig
@@ -24,8 +27,21 @@ from strategies.solution import (
     Sleep,
 )
 
+if TYPE_CHECKING:
+    from optimizer.planning.schedule import Schedule
+
 ACTION_TYPES: dict[str, type[Action]] = {
     cls.type: cls for cls in (Migrate, ChangeServiceState, ChangePowerState, Nop, Sleep)}
+
+
+@cache
+def _parameter_names(cls: type[Action]) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls) if f.name != "reason")
+
+
+def _parameters(action: Action) -> dict:
+    """``action.parameters()`` without its deep copy: action fields are plain values."""
+    return {name: getattr(action, name) for name in _parameter_names(type(action))}
 
 
 def action_duration(action: Action, memory_mb: float, config: PlannerConfig) -> float:
@@ -39,31 +55,34 @@ def action_duration(action: Action, memory_mb: float, config: PlannerConfig) -> 
     return config.action_overhead_s
 
 
-@dataclass
+@dataclass(eq=False)
 class ActionGraph:
     """Actions as nodes of a DAG; an edge u → v means v may start once u has finished.
 
+    The edges are stored as arrays (each node's parents, ascending); ``graph``
+    gives the same as a :class:`networkx.DiGraph`, built on first use, whose
+    nodes carry ``action``, ``duration_s`` and ``parents``.
     ``max_migrations_per_host`` and ``max_parallel_migrations`` are limits the
     applier enforces while running the graph.
     """
 
-    graph: nx.DiGraph
+    actions: list[Action]
+    parent_start: np.ndarray  # (n + 1,) parents of k: parent_ids[parent_start[k]:parent_start[k+1]]
+    parent_ids: np.ndarray    # (E,) ascending within each node
+    durations: np.ndarray     # (n,) estimated seconds per action
     config: PlannerConfig = field(default_factory=PlannerConfig)
 
     @classmethod
     def build(cls, actions: Sequence[Action], parents: Iterable[int], children: Iterable[int],
               durations: Sequence[float], config: PlannerConfig) -> ActionGraph:
         """A graph of ``actions`` (ids are their positions) and the given edges."""
-        graph = nx.DiGraph()
-        graph.add_nodes_from(
-            (i, {"action": a, "duration_s": d, "parents": []})
-            for i, (a, d) in enumerate(zip(actions, durations, strict=True)))
-        graph.add_edges_from(zip(parents, children, strict=True))
-        nodes = graph.nodes
-        for node, preds in graph.pred.items():
-            if preds:
-                nodes[node]["parents"] = sorted(preds)
-        return cls(graph, config)
+        n = len(actions)
+        parents = np.asarray(parents, dtype=np.int64)
+        children = np.asarray(children, dtype=np.int64)
+        edges = np.unique(children * max(n, 1) + parents)  # by child, then parent
+        start = np.searchsorted(edges // max(n, 1), np.arange(n + 1))
+        return cls(list(actions), start, edges % max(n, 1),
+                   np.asarray(durations, dtype=np.float64), config)
 
     # ----- reading ------------------------------------------------------------
 
@@ -76,52 +95,77 @@ class ActionGraph:
         return self.config.max_parallel_migrations
 
     def __len__(self) -> int:
-        return self.graph.number_of_nodes()
+        return len(self.actions)
+
+    @property
+    def edge_count(self) -> int:
+        return len(self.parent_ids)
 
     def action(self, node: int) -> Action:
-        return self.graph.nodes[node]["action"]
+        return self.actions[node]
 
     def parents(self, node: int) -> list[int]:
         """Ids of the actions that must finish before ``node`` starts, ascending."""
-        return self.graph.nodes[node]["parents"]
+        return self.parent_ids[self.parent_start[node]:self.parent_start[node + 1]].tolist()
 
     def duration(self, node: int) -> float:
-        return self.graph.nodes[node]["duration_s"]
+        return float(self.durations[node])
+
+    @cached_property
+    def children(self) -> list[list[int]]:
+        """Each node's children, ascending."""
+        out: list[list[int]] = [[] for _ in self.actions]
+        child_of = np.repeat(np.arange(len(self)), np.diff(self.parent_start))
+        order = np.argsort(self.parent_ids, kind="stable")
+        for parent, child in zip(self.parent_ids[order].tolist(), child_of[order].tolist(),
+                                 strict=True):
+            out[parent].append(child)
+        return out
+
+    @cached_property
+    def graph(self) -> nx.DiGraph:
+        """The same graph as networkx, for analysis and drawing."""
+        graph = nx.DiGraph()
+        graph.add_nodes_from(
+            (k, {"action": a, "duration_s": self.duration(k), "parents": self.parents(k)})
+            for k, a in enumerate(self.actions))
+        child_of = np.repeat(np.arange(len(self)), np.diff(self.parent_start))
+        graph.add_edges_from(zip(self.parent_ids.tolist(), child_of.tolist(), strict=True))
+        return graph
 
     @property
     def migrations(self) -> list[int]:
-        return [n for n, a in self.graph.nodes(data="action") if isinstance(a, Migrate)]
+        return [k for k, a in enumerate(self.actions) if isinstance(a, Migrate)]
 
     def topological_order(self) -> list[int]:
         """Every node once, parents first; among ready nodes the lowest id goes first."""
-        waiting = {n: len(p) for n, p in self.graph.pred.items()}
-        ready = [n for n, count in waiting.items() if count == 0]
+        waiting = np.diff(self.parent_start).tolist()
+        ready = [k for k, count in enumerate(waiting) if not count]
         heapq.heapify(ready)
         order: list[int] = []
-        succ = self.graph.succ
+        children = self.children
         while ready:
             node = heapq.heappop(ready)
             order.append(node)
-            for child in succ[node]:
+            for child in children[node]:
                 waiting[child] -= 1
-                if waiting[child] == 0:
+                if not waiting[child]:
                     heapq.heappush(ready, child)
-        if len(order) != len(waiting):
-            raise UserError(f"action graph has a cycle through {len(waiting) - len(order)} "
-                            "actions")
+        if len(order) != len(self):
+            raise UserError(f"action graph has a cycle through {len(self) - len(order)} actions")
         return order
 
     def levels(self) -> list[list[int]]:
         """Nodes grouped by depth: level k holds nodes whose longest parent chain has k edges."""
-        depth: dict[int, int] = {}
+        depth = [0] * len(self)
         for node in self.topological_order():
-            depth[node] = max((depth[p] + 1 for p in self.graph.pred[node]), default=0)
-        out: list[list[int]] = [[] for _ in range(max(depth.values(), default=-1) + 1)]
-        for node in sorted(depth):
-            out[depth[node]].append(node)
+            depth[node] = max((depth[p] + 1 for p in self.parents(node)), default=0)
+        out: list[list[int]] = [[] for _ in range(max(depth, default=-1) + 1)]
+        for node, d in enumerate(depth):
+            out[d].append(node)
         return out
 
-    def schedule(self):
+    def schedule(self) -> Schedule:
         """Simulated execution under the graph's limits; see :mod:`optimizer.planning.schedule`."""
         from optimizer.planning.schedule import simulate
 
@@ -132,9 +176,9 @@ class ActionGraph:
     def to_records(self) -> list[dict]:
         """One dict a node, by id: what the database stores."""
         return [
-            {"id": node, "type": action.type, "parameters": action.parameters(),
-             "reason": action.reason, "parents": list(self.parents(node))}
-            for node, action in sorted(self.graph.nodes(data="action"))
+            {"id": node, "type": action.type, "parameters": _parameters(action),
+             "reason": action.reason, "parents": self.parents(node)}
+            for node, action in enumerate(self.actions)
         ]
 
     @classmethod

@@ -34,30 +34,33 @@ def simulate(graph: ActionGraph) -> Schedule:
     """Run ``graph`` in simulated time under its concurrency limits."""
     n = len(graph)
     order = graph.topological_order()
-    duration = [graph.duration(node) for node in range(n)]
-    pred, succ = graph.graph.pred, graph.graph.succ
-    hosts: list[tuple[str, ...]] = [()] * n
-    for node in range(n):
-        action = graph.action(node)
+    duration = graph.durations.tolist()
+    children = graph.children
+    parents = [graph.parents(node) for node in range(n)]
+    host_ids: dict[str, int] = {}
+    hosts: list[tuple[int, ...]] = [()] * n  # a migration's source and destination
+    for node, action in enumerate(graph.actions):
         if isinstance(action, Migrate):
-            hosts[node] = (action.source, action.destination)
+            hosts[node] = (host_ids.setdefault(action.source, len(host_ids)),
+                           host_ids.setdefault(action.destination, len(host_ids)))
 
     earliest = [0.0] * n  # finish time with unlimited concurrency
     for node in order:
-        earliest[node] = max((earliest[p] for p in pred[node]), default=0.0) + duration[node]
+        earliest[node] = max((earliest[p] for p in parents[node]), default=0.0) + duration[node]
     remaining = [0.0] * n  # longest chain from the node's start to the end: its priority
     for node in reversed(order):
-        remaining[node] = duration[node] + max((remaining[c] for c in succ[node]), default=0.0)
+        remaining[node] = duration[node] + max((remaining[c] for c in children[node]),
+                                               default=0.0)
 
     per_host, parallel = graph.max_migrations_per_host, graph.max_parallel_migrations
-    waiting = [len(pred[node]) for node in range(n)]
+    waiting = [len(p) for p in parents]
     start, finish = [0.0] * n, [0.0] * n
     ready_other = [node for node in range(n) if not waiting[node] and not hosts[node]]
     ready_moves = [(-remaining[node], node) for node in range(n)
                    if not waiting[node] and hosts[node]]
     heapq.heapify(ready_moves)
-    blocked: dict[str, list[tuple[float, int]]] = defaultdict(list)
-    busy: dict[str, int] = defaultdict(int)
+    blocked: dict[int, list[tuple[float, int]]] = defaultdict(list)
+    busy = [0] * len(host_ids)
     running: list[tuple[float, int]] = []
     moving = peak = 0
     now = 0.0
@@ -91,7 +94,7 @@ def simulate(graph: ActionGraph) -> Schedule:
                 busy[h] -= 1
                 for entry in blocked.pop(h, ()):
                     heapq.heappush(ready_moves, entry)
-        for child in succ[node]:
+        for child in children[node]:
             waiting[child] -= 1
             if not waiting[child]:
                 if hosts[child]:
