@@ -88,3 +88,8 @@ def stored_actions(ctx: Context, uuid: str):
 def plan_row(ctx: Context, uuid: str):
     with ctx.database.session() as session:
         return get_action_plan(session, uuid)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "chaos: kills real applier processes at random "
+                                       "(bounded, about a minute; part of the normal suite)")
