@@ -40,6 +40,9 @@ CREATE TABLE IF NOT EXISTS migrations (
     destination TEXT NOT NULL, kind TEXT NOT NULL, started REAL NOT NULL,
     finishes REAL NOT NULL, state TEXT NOT NULL, error TEXT);
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS ix_instances_host ON instances (host);
+CREATE INDEX IF NOT EXISTS ix_migrations_running ON migrations (state, finishes);
+CREATE INDEX IF NOT EXISTS ix_migrations_instance ON migrations (instance);
 """
 
 RUNNING, SUCCEEDED, FAILED, ABORTED = "running", "succeeded", "failed", "aborted"
