@@ -101,8 +101,10 @@ def start_action_plan(ctx: Context, uuid: str) -> ActionPlanRow:
         if problems:
             return set_action_plan_state(
                 session, uuid, ActionPlanState.SUPERSEDED,
-                "the cloud changed since the audit: " + "; ".join(problems))
-        return set_action_plan_state(session, uuid, ActionPlanState.PENDING)
+                "the cloud changed since the audit: " + "; ".join(problems),
+                expect=ActionPlanState.RECOMMENDED)
+        return set_action_plan_state(session, uuid, ActionPlanState.PENDING,
+                                     expect=ActionPlanState.RECOMMENDED)
 
 
 def cancel_action_plan(ctx: Context, uuid: str) -> ActionPlanRow:
@@ -111,9 +113,9 @@ def cancel_action_plan(ctx: Context, uuid: str) -> ActionPlanRow:
         plan = get_action_plan(session, uuid)
         if plan.state in (ActionPlanState.RECOMMENDED, ActionPlanState.PENDING):
             return set_action_plan_state(session, uuid, ActionPlanState.CANCELLED,
-                                         "cancelled before it started")
+                                         "cancelled before it started", expect=plan.state)
         return set_action_plan_state(session, uuid, ActionPlanState.CANCELLING,
-                                     "cancel requested")
+                                     "cancel requested", expect=plan.state)
 
 
 def skip_action(ctx: Context, uuid: str, reason: str = "skipped by request") -> ActionRow:
@@ -123,7 +125,8 @@ def skip_action(ctx: Context, uuid: str, reason: str = "skipped by request") -> 
         if action.state != ActionState.PENDING:
             raise UserError(f"action {uuid} is {action.state}; only a PENDING action "
                             "can be skipped")
-        return set_action_state(session, uuid, ActionState.SKIPPED, reason)
+        return set_action_state(session, uuid, ActionState.SKIPPED, reason,
+                                expect=ActionState.PENDING)
 
 
 def audit_of(ctx: Context, ident: str) -> AuditRow:

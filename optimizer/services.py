@@ -66,6 +66,7 @@ class Service:
     emitter: NotificationEmitter | None = None
     api_context: Context | None = None
     _started: bool = False
+    _stopped: bool = False
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
     _unhooks: list[Callable[[], None]] = field(default_factory=list)
@@ -86,6 +87,9 @@ class Service:
 
     def stop(self) -> None:
         """Stop taking work, let running work finish, release everything."""
+        if self._stopped:
+            return  # a second stop() is a no-op
+        self._stopped = True
         self._stop.set()
         if self._started:
             for server in self.servers:

@@ -117,15 +117,21 @@ def list_action_plans(session: Session, filters: Mapping[str, Any] | None = None
     return query.list_rows(session, PLANS, filters, page, include_deleted)
 
 
-def update_action_plan(session: Session, uuid: str, **changes: Any) -> ActionPlanRow:
-    """Change a plan; a state change must follow the action plan life cycle."""
-    return query.change(session, PLANS, get_action_plan(session, uuid), changes)
+def update_action_plan(session: Session, uuid: str, expect_state: str | None = None,
+                       **changes: Any) -> ActionPlanRow:
+    """Change a plan; a state change must follow the action plan life cycle.
+
+    With ``expect_state`` the change happens only if the plan is still in it.
+    """
+    return query.change(session, PLANS, get_action_plan(session, uuid), changes, expect_state)
 
 
 def set_action_plan_state(session: Session, uuid: str, state: str,
-                          message: str | None = None) -> ActionPlanRow:
-    """Move a plan to ``state``, recording why."""
-    return update_action_plan(session, uuid, state=state, status_message=message)
+                          message: str | None = None,
+                          expect: str | None = None) -> ActionPlanRow:
+    """Move a plan to ``state``, recording why; only from ``expect`` when given."""
+    return update_action_plan(session, uuid, expect_state=expect, state=state,
+                              status_message=message)
 
 
 def delete_action_plan(session: Session, uuid: str) -> ActionPlanRow:
@@ -165,7 +171,7 @@ def get_action(session: Session, uuid: str) -> ActionRow:
 
 
 def set_action_state(session: Session, uuid: str, state: str,
-                     message: str | None = None) -> ActionRow:
-    """Move an action to ``state``, recording why; the action life cycle applies."""
+                     message: str | None = None, expect: str | None = None) -> ActionRow:
+    """Move an action to ``state``, recording why; only from ``expect`` when given."""
     return query.change(session, ACTIONS, get_action(session, uuid),
-                        {"state": state, "status_message": message})
+                        {"state": state, "status_message": message}, expect)

@@ -76,18 +76,23 @@ def list_audits(session: Session, filters: Mapping[str, Any] | None = None,
     return query.list_rows(session, AUDITS, filters, page, include_deleted)
 
 
-def update_audit(session: Session, ident: str, **changes: Any) -> AuditRow:
-    """Change an audit; a state change must follow the audit life cycle."""
+def update_audit(session: Session, ident: str, expect_state: str | None = None,
+                 **changes: Any) -> AuditRow:
+    """Change an audit; a state change must follow the audit life cycle.
+
+    With ``expect_state`` the change happens only if the audit is still in it.
+    """
     row = get_audit(session, ident)
     if "name" in changes and changes["name"] != row.name:
         _check_name_free(session, changes["name"])
-    return query.change(session, AUDITS, row, changes)
+    return query.change(session, AUDITS, row, changes, expect_state)
 
 
 def set_audit_state(session: Session, ident: str, state: str,
-                    message: str | None = None) -> AuditRow:
-    """Move an audit to ``state``, recording why."""
-    return update_audit(session, ident, state=state, status_message=message)
+                    message: str | None = None, expect: str | None = None) -> AuditRow:
+    """Move an audit to ``state``, recording why; only from ``expect`` when given."""
+    return update_audit(session, ident, expect_state=expect, state=state,
+                        status_message=message)
 
 
 def delete_audit(session: Session, ident: str) -> AuditRow:

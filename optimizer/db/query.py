@@ -105,12 +105,20 @@ def _paginate(session: Session, table: Table, query: Select, page: Page) -> Sele
     return query.limit(page.limit) if page.limit is not None else query
 
 
-def change(session: Session, table: Table, row: Any, changes: Mapping[str, Any]) -> Any:
+def change(session: Session, table: Table, row: Any, changes: Mapping[str, Any],
+           expect_state: str | None = None) -> Any:
     """Apply ``changes`` to ``row``; a new ``state`` must be allowed by the life cycle.
 
     The write only happens if the stored state is still the one read, so two
-    processes cannot both move a plan out of PENDING.
+    processes cannot both move a plan out of PENDING. A caller that decided
+    on an earlier read passes ``expect_state``: the row it holds may have been
+    read again since (a session keeps rows only while someone refers to
+    them), and a second claimant must not see PENDING → ONGOING turn into a
+    harmless-looking ONGOING → ONGOING.
     """
+    if expect_state is not None and row.state != expect_state:
+        raise ConcurrentUpdate(f"{table.kind} {row.uuid} is {row.state} now, no longer "
+                               f"{expect_state}")
     unknown = set(changes) - set(table.editable)
     if unknown:
         raise InvalidQuery(f"{table.kind} fields {', '.join(sorted(unknown))} cannot be changed "

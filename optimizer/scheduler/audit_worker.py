@@ -16,10 +16,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
 
 from optimizer.context import Context
 from optimizer.db import get_audit, set_audit_state
 from optimizer.db.errors import ConcurrentUpdate, NotFound
+from optimizer.db.schema import AuditRow
 from optimizer.dispatch import Dispatcher
 from optimizer.scheduler import claims
 from optimizer.states import ActionPlanState, AuditState, AuditType, IllegalTransition
@@ -97,7 +101,23 @@ class AuditWorker:
                         self.worker.name)
             taken.append(audit_uuid)
             self._run(audit_uuid)
+        # a request lost with a dead worker (taken off the queue, never claimed)
+        for audit_uuid in self._forgotten():
+            if self.handle_request(audit_uuid) == "ran":
+                LOG.warning("audit %s: its request was lost, %s ran it", audit_uuid,
+                            self.worker.name)
+                taken.append(audit_uuid)
         return taken
+
+    def _forgotten(self) -> list[str]:
+        """ONESHOT audits still PENDING well after they were created."""
+        cutoff = datetime.now(UTC) - timedelta(seconds=self.timeout_s)
+        with self.ctx.database.session() as session:
+            return list(session.scalars(
+                select(AuditRow.uuid).where(AuditRow.state == AuditState.PENDING,
+                                            AuditRow.audit_type == AuditType.ONESHOT,
+                                            AuditRow.created_at < cutoff)
+                .order_by(AuditRow.id).limit(50)))
 
     # ----- helpers -----------------------------------------------------------
 
@@ -108,12 +128,9 @@ class AuditWorker:
     def _claim_pending(self, uuid: str) -> bool:
         try:
             with self.ctx.database.session() as session:
-                # The write is guarded on the state read here: ONGOING → ONGOING
-                # would "succeed" for a second claimant, so check PENDING first.
-                if get_audit(session, uuid).state != AuditState.PENDING:
-                    LOG.info("audit %s already claimed by another worker", uuid)
-                    return False
-                set_audit_state(session, uuid, AuditState.ONGOING)
+                # ONGOING → ONGOING would "succeed" for a second claimant: the
+                # write must find the audit still PENDING.
+                set_audit_state(session, uuid, AuditState.ONGOING, expect=AuditState.PENDING)
                 claims.claim_audit(session.connection(), uuid, self.worker.name)
         except (ConcurrentUpdate, IllegalTransition) as exc:
             LOG.info("audit %s already claimed: %s", uuid, exc)

@@ -106,6 +106,26 @@ def test_a_live_engine_takes_over_the_audit_of_a_dead_one(tmp_path):
         service.stop()
 
 
+def test_a_pending_audit_whose_request_was_lost_is_run(tmp_path):
+    settings = service_settings(tmp_path)
+    service = build_service(settings, "decision-engine", unique_topics())
+    try:
+        ctx = service.contexts[0]
+        lost = new_audit(ctx, goal="dummy", strategy="dummy")
+        fresh = new_audit(ctx, goal="dummy", strategy="dummy")
+        with ctx.database.session() as session:  # created long before the timeout
+            from datetime import UTC, datetime
+
+            from optimizer.db import get_audit
+
+            get_audit(session, lost.uuid).created_at = datetime(2020, 1, 1, tzinfo=UTC)
+        assert service.audits.recover_orphans() == [lost.uuid]
+        assert _audit(service, lost.uuid)[0].state == AuditState.SUCCEEDED
+        assert _audit(service, fresh.uuid)[0].state == AuditState.PENDING
+    finally:
+        service.stop()
+
+
 def test_unknown_audit_request_is_skipped(engines):
     assert engines[0].audits.handle_request("6d1f3a3e-0000-4000-8000-000000000000") == \
         "not found"
