@@ -14,7 +14,9 @@ Edges come from four rules, all computed on arrays of migrations
   after its last arrival) and powered off only after every migration off it;
   the service and power actions of one host keep their plan order.
 
-When those edges form a cycle (two full hosts swapping instances, say), one
+When those edges form a cycle (the solution lists migrations in an order that
+is not safe), the planner first re-orders the migrations greedily into one
+that is; when none exists (two full hosts swapping instances, say), one
 migration in the cycle takes a detour through a host with spare room; when
 no host can take it, :class:`PlanInfeasible` names the hosts involved.
 """
@@ -30,7 +32,7 @@ from models.records import MEMORY
 from models.snapshot import ClusterSnapshot
 from optimizer.planning.config import PlanInfeasible, PlannerConfig
 from optimizer.planning.graph import ActionGraph, action_duration
-from optimizer.planning.safety import Hops, anti_affinity_edges, capacity_edges
+from optimizer.planning.safety import Hops, anti_affinity_edges, capacity_edges, safe_sequence
 from strategies.solution import Action, ChangePowerState, ChangeServiceState, Migrate, Solution
 
 _EPS = 1e-6
@@ -47,12 +49,17 @@ def plan(snapshot: ClusterSnapshot, solution: Solution,
     table = _read_migrations(snapshot, actions)
     controls = _read_controls(snapshot, actions)
     _check_destinations(snapshot, actions, table, controls)
+    resequenced = False
     for _ in range(MAX_DETOUR_ROUNDS):
         hops = table.frozen()
         parents, children = _edges(snapshot, len(actions), hops, controls, config)
         stuck = _cyclic_nodes(len(actions), parents, children)
         if not len(stuck):
             break
+        if not resequenced:  # the solution's order is not safe: find one that is, then detour
+            table.key = safe_sequence(snapshot, hops).tolist()
+            resequenced = True
+            continue
         _break_cycles(snapshot, actions, table, controls, parents, children, stuck)
     else:
         raise PlanInfeasible(f"no safe order found after {MAX_DETOUR_ROUNDS} rounds of detours")

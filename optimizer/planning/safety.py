@@ -132,3 +132,47 @@ def anti_affinity_edges(snapshot: ClusterSnapshot, hops: Hops) -> Edges:
             parents.extend(int(hops.node[x]) for x in leaving[:required])
             children.extend([int(hops.node[j])] * required)
     return np.array(parents, dtype=np.int64), np.array(children, dtype=np.int64)
+
+
+def safe_sequence(snapshot: ClusterSnapshot, hops: Hops) -> np.ndarray:
+    """New plan keys for ``hops``: an order safe one migration at a time, found greedily.
+
+    Each pass takes, in the current plan order, every migration whose instance
+    is on its source and that fits its destination now. Migrations still
+    waiting when a pass takes none keep their order after all the others
+    (the planner then detours one of them).
+    """
+    where = snapshot.inst_host.copy()
+    used = snapshot.allocated.copy()
+    anti = np.array([p == "anti-affinity" for p in snapshot.group_policies] + [False])
+    members = np.flatnonzero(anti[snapshot.inst_group])
+    present = Counter(zip(snapshot.inst_group[members].tolist(),
+                          snapshot.inst_host[members].tolist(), strict=True))
+    keys = np.empty(len(hops))
+    pending = np.argsort(hops.key, kind="stable").tolist()
+    taken = 0
+    while pending:
+        waiting = []
+        for j in pending:
+            i, src, dst = int(hops.inst[j]), int(hops.src[j]), int(hops.dst[j])
+            g = int(snapshot.inst_group[i]) if anti[snapshot.inst_group[i]] else -1
+            size = snapshot.inst_size[i]
+            if (where[i] != src or (g >= 0 and present[g, dst])
+                    or np.any(used[dst] + size > snapshot.allocatable[dst] + _EPS)):
+                waiting.append(j)
+                continue
+            used[src] -= size
+            used[dst] += size
+            where[i] = dst
+            if g >= 0:
+                present[g, src] -= 1
+                present[g, dst] += 1
+            keys[j] = taken
+            taken += 1
+        if len(waiting) == len(pending):
+            break
+        pending = waiting
+    for j in pending:
+        keys[j] = taken
+        taken += 1
+    return keys
