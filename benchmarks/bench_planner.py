@@ -60,20 +60,15 @@ def synthetic_consolidation(snapshot: ClusterSnapshot, share: float = 0.55) -> S
     order = np.argsort(used, kind="stable")
     emptied = order[: int(share * snapshot.host_count)]
     keep = order[int(share * snapshot.host_count):]
-    free = snapshot.allocatable - snapshot.allocated
+    free = (snapshot.allocatable - snapshot.allocated)[keep]
     target = snapshot.inst_host.copy()
-    cursor = 0
     leaving = np.flatnonzero(np.isin(snapshot.inst_host, emptied))
     for i in leaving[np.argsort(-snapshot.inst_size[leaving, 1], kind="stable")]:
-        size = snapshot.inst_size[i]
-        for k in range(cursor, len(keep)):  # first fit from the first host with room
-            h = keep[k]
-            if np.all(free[h] >= size):
-                free[h] -= size
-                target[i] = h
-                break
-            if k == cursor and free[h, 1] < 512:
-                cursor += 1  # this host is as good as full: stop scanning it
+        fits = np.all(free >= snapshot.inst_size[i], axis=1)
+        k = int(np.argmax(fits))  # the first kept host with room
+        if fits[k]:
+            free[k] -= snapshot.inst_size[i]
+            target[i] = keep[k]
     moves = order_moves(snapshot, target)
     disables = disable_emptied(snapshot, target, "emptied by consolidation")
     return Solution("synthetic_consolidation", "server_consolidation", (*moves, *disables))
