@@ -88,6 +88,10 @@ class NovaActuator:
             self._confirm(uuid)
             return OperationStatus(RUNNING, destination=destination)
         state = DONE_STATES.get(status, RUNNING)
+        if state == SUCCEEDED and migration.get("migration_type") == "migration" \
+                and self._status(uuid) == "VERIFY_RESIZE":
+            # Nova marks the migration confirmed before the server leaves VERIFY_RESIZE.
+            return OperationStatus(RUNNING, destination=destination)
         error = f"nova migration status {status!r}" if state == FAILED else None
         return OperationStatus(state, error, destination)
 
@@ -125,9 +129,12 @@ class NovaActuator:
 
     # -- helpers ------------------------------------------------------------
     def _confirm(self, uuid: str) -> None:
-        server = self._call("GET", f"/servers/{uuid}", ok_missing=True)
-        if server is not None and server["server"].get("status") == "VERIFY_RESIZE":
+        if self._status(uuid) == "VERIFY_RESIZE":
             self._call("POST", f"/servers/{uuid}/action", json={"confirmResize": None})
+
+    def _status(self, uuid: str) -> str | None:
+        server = self._call("GET", f"/servers/{uuid}", ok_missing=True)
+        return None if server is None else server["server"].get("status")
 
     def _migrations(self, uuid: str) -> list[dict]:
         body = self._call("GET", "/os-migrations", params={"instance_uuid": uuid})
