@@ -75,6 +75,7 @@ def _replay_in_safe_order(snapshot, state, target, moving, reasons) -> list[Migr
     ready: deque[int] = deque(int(i) for i in moving)
     out: list[Migrate] = []
     pending = len(ready)
+    detoured: set[int] = set()  # one detour an instance: bounds the loop
     while pending:
         progressed = False
         while ready:
@@ -91,7 +92,8 @@ def _replay_in_safe_order(snapshot, state, target, moving, reasons) -> list[Migr
             else:
                 waiting[dest].append(i)
         if pending and not progressed:
-            ready.extend(_break_cycle(snapshot, state, waiting, target, out, reasons))
+            ready.extend(_break_cycle(snapshot, state, waiting, target, out, reasons,
+                                      detoured))
             if not ready:
                 hosts = sorted({snapshot.host_names[h] for h in waiting})
                 raise InfeasibleOrder(
@@ -103,16 +105,23 @@ def _replay_in_safe_order(snapshot, state, target, moving, reasons) -> list[Migr
     return out
 
 
-def _break_cycle(snapshot, state, waiting, target, out, reasons) -> list[int]:
-    """Send one waiting instance through a host with spare room; return moves to retry."""
+def _break_cycle(snapshot, state, waiting, target, out, reasons, detoured) -> list[int]:
+    """Send one waiting instance through a host with spare room; return moves to retry.
+
+    An instance takes at most one detour; when every waiting one has had its
+    detour, there is nothing left to try and the caller reports the cycle.
+    """
     for dest, queue in waiting.items():
         for i in queue:
+            if i in detoured:
+                continue
             src = int(state.host[i])
             for h in _spare_hosts(snapshot, state, i):
                 if h in (src, dest):
                     continue
                 out.append(_migrate(snapshot, i, src, h, reasons, detour=True))
                 state.move(i, h)
+                detoured.add(i)
                 retry = []
                 for d in list(waiting):
                     retry.extend(waiting.pop(d))

@@ -91,3 +91,59 @@ def test_disable_emptied_and_indicators():
     indicators = {i.name: i.value for i in consolidation_indicators(snap, target, moves)}
     assert indicators == {"compute_nodes_count": 4, "released_compute_nodes_count": 3,
                           "instance_migrations_count": 3, "migrated_memory_gb": 12.0}
+
+
+
+def _tight_cluster(seed: int):
+    """3-5 hosts nearly full, anti-affinity members, and a random final placement that fits."""
+    import numpy as np
+
+    from models.records import Host, Instance, ServerGroup
+    from models.snapshot import ClusterSnapshot
+
+    rng = np.random.default_rng(seed)
+    count = int(rng.integers(3, 6))
+    hosts = [Host(f"h{k}", vcpus=8, memory_mb=8192, disk_gb=100) for k in range(count)]
+    groups = [ServerGroup("g0", "anti-affinity"), ServerGroup("g1", "anti-affinity")]
+    instances, used = [], [0] * count
+    for k in range(40):
+        memory = int(rng.choice([1024, 2048, 4096]))
+        h = int(rng.integers(count))
+        if used[h] + memory > 8192:
+            continue
+        used[h] += memory
+        group = f"g{int(rng.integers(2))}" if rng.random() < 0.2 else None
+        if any(x.server_group == group and x.host == f"h{h}" for x in instances):
+            group = None
+        instances.append(Instance(f"v{k}", f"h{h}", vcpus=1, memory_mb=memory, disk_gb=1,
+                                  server_group=group))
+    snapshot = ClusterSnapshot.from_records(hosts, instances, groups)
+    target = np.array(snapshot.inst_host, dtype=np.int64)
+    free = snapshot.allocatable[:, 1] - np.bincount(target, weights=snapshot.inst_size[:, 1],
+                                                    minlength=count)
+    for i in rng.permutation(snapshot.instance_count):
+        h, size, g = int(rng.integers(count)), snapshot.inst_size[i, 1], snapshot.inst_group[i]
+        if g >= 0 and any(target[j] == h for j in np.flatnonzero(snapshot.inst_group == g)
+                          if j != i):
+            continue
+        if free[h] >= size and h != target[i]:
+            free[target[i]] += size
+            free[h] -= size
+            target[i] = h
+    return snapshot, target
+
+
+def test_order_moves_always_ends_on_tight_random_clusters():
+    """A safe order or InfeasibleOrder, never an endless search (seed 1784 looped before)."""
+    from strategies.moves import InfeasibleOrder, order_moves
+    from strategies.solution import Solution
+    from tests.referee import referee
+
+    for seed in [1784, *range(200)]:
+        snapshot, target = _tight_cluster(seed)
+        try:
+            moves = order_moves(snapshot, target)
+        except InfeasibleOrder:
+            continue
+        verdict = referee(snapshot, Solution("t", "g", tuple(moves)), allow_repeat_moves=True)
+        assert verdict.ok, (seed, verdict.violations[:2])
