@@ -1,0 +1,127 @@
+"""The openstack collector's mapping from Nova/Placement resources to the model.
+
+A small stand-in connection returns openstacksdk-like objects, so these
+tests run anywhere; tests/integration/openstack runs the same collector
+against a real Nova.
+"""
+from __future__ import annotations
+
+from types import SimpleNamespace as NS
+
+import pytest
+
+from optimizer.collectors.base import CollectorError
+from optimizer.datasources.base import MetricValues
+from optimizer.openstack.collector import OpenStackCollector
+
+
+def inventory(total, reserved=0, ratio=1.0, rc="VCPU"):
+    return NS(resource_class=rc, total=total, reserved=reserved, allocation_ratio=ratio)
+
+
+def flavor(vcpus=2, ram=2048, disk=20, ephemeral=0, swap=0):
+    return NS(vcpus=vcpus, ram=ram, disk=disk, ephemeral=ephemeral, swap=swap)
+
+
+class FakeCompute:
+    def __init__(self, servers, groups=()):
+        self._servers, self._groups = servers, groups
+
+    def services(self, binary):
+        return [NS(host="c1", state="up", status="enabled", disabled_reason=None,
+                   availability_zone="nova"),
+                NS(host="c2", state="down", status="disabled", disabled_reason="maintenance",
+                   availability_zone="nova")]
+
+    def aggregates(self):
+        return [NS(name="fast", metadata={"availability_zone": "az1"}, availability_zone="az1",
+                   hosts=["c1"])]
+
+    def hypervisors(self, details):
+        return [NS(name="c1.example", service_details={"host": "c1"}),
+                NS(name="c2.example", service_details={"host": "c2"}),
+                NS(name="c3.example", service_details={"host": "c3"})]  # no service
+
+    def servers(self, details, all_projects):
+        return self._servers
+
+    def server_groups(self, all_projects):
+        return self._groups
+
+
+class FakePlacement:
+    def resource_providers(self):
+        return [NS(name="c1.example", id="p1"), NS(name="c2.example", id="p2"),
+                NS(name="c3.example", id="p3")]
+
+    def resource_provider_inventories(self, provider):
+        return [inventory(16, 2, 4.0), inventory(65536, 1024, 1.5, rc="MEMORY_MB"),
+                inventory(1000, 0, 1.0, rc="DISK_GB")]
+
+
+class FakeDatasource:
+    name = "fake"
+
+    def __init__(self, cpu):
+        self.cpu = cpu
+
+    def fetch(self, metric, window_s, aggregate="mean"):
+        values = self.cpu if metric == "instance_cpu_util" else {}
+        return MetricValues(metric, values)
+
+
+def server(uuid, host="c1", status="ACTIVE", **flavor_size):
+    return NS(id=uuid, name=f"vm-{uuid}", compute_host=host, status=status,
+              flavor=flavor(**flavor_size))
+
+
+def collector(servers, groups=(), cpu=None):
+    connection = NS(compute=FakeCompute(servers, groups), placement=FakePlacement())
+    return OpenStackCollector(connection, FakeDatasource(cpu or {}))
+
+
+def test_hosts_take_placement_sizes_and_nova_states():
+    snapshot = collector([]).collect()
+    assert snapshot.host_names == ("c1", "c2")  # c3 has no nova-compute service
+    c1, c2 = snapshot.host_record(0), snapshot.host_record(1)
+    assert (c1.vcpus, c1.vcpus_reserved, c1.cpu_allocation_ratio) == (16, 2, 4.0)
+    assert (c1.memory_mb, c1.memory_mb_reserved, c1.ram_allocation_ratio) == (65536, 1024, 1.5)
+    assert (c1.zone, c1.aggregates) == ("az1", ("fast",))
+    assert (c2.state, c2.status, c2.disabled_reason, c2.zone) == ("down", "disabled",
+                                                                  "maintenance", "nova")
+
+
+def test_servers_map_state_size_and_metrics_and_missing_data_is_reported():
+    source = collector([server("a", vcpus=4, swap=2048, ephemeral=10),
+                        server("b", host="c2", status="SHUTOFF"),
+                        server("c", host=None, status="SHELVED_OFFLOADED"),
+                        server("d", host="c3")],
+                       cpu={"a": 0.5})
+    snapshot = source.collect()
+    assert snapshot.inst_uuids == ("a", "b")
+    a, b = snapshot.instance_record(0), snapshot.instance_record(1)
+    assert (a.vcpus, a.disk_gb, a.cpu_util, a.state) == (4, 32, 0.5, "active")
+    assert (b.host, b.state, b.cpu_util) == ("c2", "shutoff", 0.0)
+    report = source.last_report
+    assert report.no_cpu_data == ["b"]
+    assert [line.split(":")[0] for line in report.skipped_servers] == ["c", "d"]
+    assert report.skipped_hosts == ["c3: no nova-compute service"]
+
+
+def test_server_groups_keep_known_members_and_map_soft_policies():
+    groups = [NS(id="g1", policy="soft-anti-affinity", policies=None, member_ids=["a", "b", "x"]),
+              NS(id="g2", policy=None, policies=["affinity"], member_ids=["x"])]
+    snapshot = collector([server("a"), server("b")], groups).collect()
+    (group,) = snapshot.group_records()
+    assert (group.name, group.policy, group.members) == ("g1", "anti-affinity", ("a", "b"))
+
+
+def test_api_failure_is_one_line_naming_the_collector():
+    class Broken(FakeCompute):
+        def services(self, binary):
+            raise ConnectionError("connection refused\nmore detail")
+
+    source = OpenStackCollector(NS(compute=Broken([]), placement=FakePlacement()))
+    with pytest.raises(CollectorError, match=r"^openstack collector: ConnectionError: "
+                                             r"connection refused$"):
+        source.collect()
