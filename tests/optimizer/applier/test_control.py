@@ -21,15 +21,14 @@ def test_pause_starts_nothing_new_and_resume_goes_on(ctx, cloud):
             pause_plan(ctx, uuid)
         elif progress.state == "PAUSED":
             while_paused.append(progress)
-            if len(while_paused) == 10:
-                resume_plan(ctx, uuid)
+            if len(while_paused) >= 10 and progress.running == 0:
+                resume_plan(ctx, uuid)  # once what was in flight has finished
 
     result = execute_plan(ctx, uuid, on_progress=watch)
     assert result.state == "SUCCEEDED", result.message
-    assert len(while_paused) == 10
+    assert len(while_paused) >= 10
     # the second migration may have been started before the pause was seen; no third one
     assert all(p.succeeded + p.running <= 2 for p in while_paused)
-    assert while_paused[-1].running == 0
     assert cloud.host_of("h1-v2") == "h2"
 
 

@@ -8,8 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from optimizer.applier import LostOwnership, PlanBusy, execute_plan, recover
+from optimizer.applier import LostOwnership, PlanBusy, SimulatedActuator, execute_plan, recover
 from optimizer.applier.journal import PlanJournal
+from optimizer.cloud.simulated import SimulatedCloud
 from optimizer.db.schema import ActionPlanRow, ActionRow
 from optimizer.db.types import utcnow
 from tests.optimizer.applier.conftest import migrate, nop, plan_row, store_plan, stored_actions
@@ -38,10 +39,13 @@ def crashed_plan(ctx, actions, ongoing: dict[int, str | None], owner: str | None
 
 
 def test_migration_started_but_not_recorded_is_adopted(ctx, cloud):
-    cloud.configure(bandwidth_mb_s=1024 / 0.05)
+    now = [1000.0]  # the cloud's time passes one second a round of the applier
+    cloud = SimulatedCloud(cloud.path, clock=lambda: now[0])
+    cloud.configure(bandwidth_mb_s=1024 / 5)
     cloud.start_migration("h1-v0", "h1", "h2", "live")  # killed before storing its id
     uuid = crashed_plan(ctx, [migrate("h1-v0", "h1", "h2"), nop(parents=[0])], {0: None})
-    result = execute_plan(ctx, uuid)
+    result = execute_plan(ctx, uuid, actuator=SimulatedActuator(cloud),
+                          on_progress=lambda _: now.__setitem__(0, now[0] + 1))
     assert result.state == "SUCCEEDED", result.message
     assert cloud.migration_count("h1-v0") == 1 and len(cloud.migrations_of("h1-v0")) == 1
     assert stored_actions(ctx, uuid)[0].operation == "1"
