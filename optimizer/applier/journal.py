@@ -110,7 +110,8 @@ class PlanJournal:
             plan = get_action_plan(session, self.plan_uuid)
             previous = None
             if plan.state == ActionPlanState.PENDING:
-                update_action_plan(session, plan.uuid, state=ActionPlanState.ONGOING,
+                update_action_plan(session, plan.uuid, expect_state=ActionPlanState.PENDING,
+                                   state=ActionPlanState.ONGOING,
                                    owner=self.owner, heartbeat_at=utcnow(),
                                    status_message=f"executing ({self.owner})")
             elif plan.state in RUNNING_PLAN_STATES:
