@@ -123,10 +123,11 @@ def create(request: Request, response: Response, body: AuditCreate) -> dict:
         audit_type=body.audit_type, interval=body.interval,
         start_time=_utc(body.start_time), end_time=_utc(body.end_time),
         auto_trigger=body.auto_trigger, template=body.audit_template_uuid)
-    if row.audit_type == AuditType.ONESHOT:
-        request.app.state.dispatcher.trigger_audit(row.uuid)
+    # the answer shows the audit as created: once dispatched it may already be running
     with ctx.database.session() as session:
         view = audit_view(request, get_audit(session, row.uuid))
+    if row.audit_type == AuditType.ONESHOT:
+        request.app.state.dispatcher.trigger_audit(row.uuid)
     response.headers["Location"] = view["links"][0]["href"]
     return view
 
