@@ -111,10 +111,11 @@ def _start(request: Request, uuid: str) -> dict:
     if state != ActionPlanState.RECOMMENDED:
         raise Conflict(f"action plan {uuid} is {state}; only a RECOMMENDED plan can be started")
     started = operations.start_action_plan(ctx, uuid)
+    with ctx.database.session() as session:  # as started: the applier may soon change it
+        view = plan_view(request, get_action_plan(session, uuid))
     if started.state == ActionPlanState.PENDING:
         request.app.state.dispatcher.launch_plan(uuid)
-    with ctx.database.session() as session:
-        return plan_view(request, get_action_plan(session, uuid))
+    return view
 
 
 @router.patch("/{plan}", summary="Start or cancel an action plan with a JSON patch")
