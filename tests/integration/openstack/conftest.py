@@ -54,6 +54,13 @@ def nova(tmp_path_factory):
     cloud.stop()
 
 
+@pytest.fixture(autouse=True)
+def enabled_computes(request):
+    """Every test starts with all compute services enabled (plans disable emptied hosts)."""
+    if "nova" in request.fixturenames:
+        request.getfixturevalue("nova").enable_all()
+
+
 @pytest.fixture(scope="package")
 def metrics(tmp_path_factory):
     """(Prometheus URL, exporter): Prometheus scrapes the exporter every second."""

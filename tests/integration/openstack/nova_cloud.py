@@ -301,6 +301,12 @@ send_service_user_token = false
             time.sleep(0.3)
         raise HarnessError(f"server {name} not ACTIVE in {timeout_s}s")
 
+    def enable_all(self) -> None:
+        """Enable every compute service again (tests share one cloud)."""
+        for service in self.compute("GET", "/os-services?binary=nova-compute")["services"]:
+            if service["status"] != "enabled":
+                self.compute("PUT", f"/os-services/{service['id']}", {"status": "enabled"})
+
     def host_of(self, uuid: str) -> str:
         return self.compute("GET", f"/servers/{uuid}")["server"]["OS-EXT-SRV-ATTR:host"]
 

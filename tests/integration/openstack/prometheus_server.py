@@ -92,7 +92,7 @@ class PrometheusServer:
     def stop(self) -> None:
         self.process.terminate()
         try:
-            self.process.wait(10)
+            self.process.wait(3)
         except subprocess.TimeoutExpired:
             self.process.kill()
         self.log.close()

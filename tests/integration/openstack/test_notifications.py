@@ -57,7 +57,7 @@ def test_boot_migration_and_service_change_reach_the_live_model(nova):
 
         assert wait_until(lambda: host_of(model.snapshot(), booted) == nova.host_of(booted)
                           and status_of(model.snapshot(), disabled) == "disabled"), model.counts
-        if not wait_until(lambda: host_of(model.snapshot(), moving) == destination, 10):
+        if not wait_until(lambda: host_of(model.snapshot(), moving) == destination, 5):
             pytest.xfail(
                 "known listener bug: optimizer.listener.nova applies "
                 "instance.live_migration_post.end, whose payload in real Nova names the "
