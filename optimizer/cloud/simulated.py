@@ -331,7 +331,8 @@ class SimulatedCloud:
         host, text = self._db.execute("SELECT host, record FROM instances WHERE uuid = ?",
                                       (uuid,)).fetchone()
         r = _load(text)
-        event = ("instance.live_migration_post.end" if kind == "live"
+        # as Nova: the destination's post_dest.end names the new host
+        event = ("instance.live_migration_post_dest.end" if kind == "live"
                  else "instance.resize_confirm.end")
         self._send(event, instance_payload(uuid, host, r.get("state", "active"), r["vcpus"],
                                            r["memory_mb"], r["disk_gb"], r.get("name")))

@@ -34,6 +34,9 @@ INSTANCE_CHANGES = frozenset({
 })
 INSTANCE_REMOVALS = frozenset({"instance.delete.end", "instance.shelve_offload.end"})
 SERVICE_CHANGES = frozenset({"service.update", "service.create"})
+# sent by the source compute without reloading the instance: its host is the
+# SOURCE, and it arrives after post_dest.end, which names the destination
+HOST_NOT_LOCATION = frozenset({"instance.live_migration_post.end"})
 # Nova's vm_state names that differ from the model's
 STATE_NAMES = {"soft-delete": "soft_deleted", "shelved_offloaded": "shelved"}
 
@@ -90,7 +93,8 @@ def parse(event_type: str, payload: Any,
         state = STATE_NAMES.get(state, state)
         if state not in INSTANCE_STATES:
             raise MalformedNotification(f"{event_type} for {uuid}: unknown state {state!r}")
-    return InstanceEvent(uuid, timestamp, host=data.get("host") or None, state=state,
+    host = None if event_type in HOST_NOT_LOCATION else data.get("host") or None
+    return InstanceEvent(uuid, timestamp, host=host, state=state,
                          flavor=_flavor(event_type, uuid, data.get("flavor")),
                          name=data.get("display_name"))
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
 from nova_cloud import sdk_connection
 
 from optimizer.listener.live_model import LiveModel
@@ -57,13 +56,11 @@ def test_boot_migration_and_service_change_reach_the_live_model(nova):
 
         assert wait_until(lambda: host_of(model.snapshot(), booted) == nova.host_of(booted)
                           and status_of(model.snapshot(), disabled) == "disabled"), model.counts
-        if not wait_until(lambda: host_of(model.snapshot(), moving) == destination, 5):
-            pytest.xfail(
-                "known listener bug: optimizer.listener.nova applies "
-                "instance.live_migration_post.end, whose payload in real Nova names the "
-                "SOURCE host (the source compute sends it without reloading the instance) "
-                "and comes after post_dest.end (which names the destination), so the model "
-                f"puts {moving} back on {source}")
+        # post_dest.end names the destination; post.end, sent later by the
+        # source, names the source and must not move the instance back
+        assert wait_until(lambda: host_of(model.snapshot(), moving) == destination, 5), \
+            f"the live model puts {moving} on {host_of(model.snapshot(), moving)}, " \
+            f"not {destination} (it came from {source})"
     finally:
         listener.stop()
         actuator.set_service_state(disabled, True, None)

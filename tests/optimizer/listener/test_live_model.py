@@ -33,7 +33,7 @@ def apply(model, *messages):
 def test_events_move_create_delete_and_disable():
     model = LiveModel(cluster(), taken_at=100.0)
     apply(model,
-          message("instance.live_migration_post.end",
+          message("instance.live_migration_post_dest.end",
                   instance_payload("i0", "h2", "active", 2, 2048, 20), 101.0),
           message("instance.create.end", instance_payload("i9", "h1", "active", 8, 8192, 80),
                   102.0),
@@ -57,7 +57,7 @@ def test_events_move_create_delete_and_disable():
 def test_malformed_unknown_and_out_of_order_are_logged_and_skipped(caplog):
     model = LiveModel(cluster(), taken_at=100.0)
     with caplog.at_level(logging.WARNING, logger="optimizer.listener.live_model"):
-        apply(model, message("instance.live_migration_post.end",
+        apply(model, message("instance.live_migration_post_dest.end",
                              instance_payload("i0", "h2", "active", 2, 2048, 20), 110.0))
         # within a batch events are put in time order; across batches a late one is stale
         apply(model,
@@ -116,3 +116,15 @@ def test_simulated_cloud_changes_reach_the_model_over_the_bus(cloud):
         assert not snap.host_enabled[snap.host_id("h1")]
     finally:
         listener.stop()
+
+
+def test_live_migration_post_end_names_the_source_and_does_not_move_back():
+    """Real Nova: post_dest.end (destination) first, then post.end from the source."""
+    model = LiveModel(cluster(), taken_at=100.0)
+    apply(model,
+          message("instance.live_migration_post_dest.end",
+                  instance_payload("i0", "h2", "active", 2, 2048, 20), 101.0),
+          message("instance.live_migration_post.end",
+                  instance_payload("i0", "h0", "active", 2, 2048, 20), 102.0))
+    snap = model.snapshot()
+    assert snap.host_names[snap.inst_host[snap.instance_id("i0")]] == "h2"
