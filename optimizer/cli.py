@@ -23,6 +23,7 @@ from models.simulated import SimulationSpec, simulate_cluster
 from optimizer import render
 from optimizer.commands import GlobalOptions
 from optimizer.commands import register as register_commands
+from optimizer.commands.options import format_option, param_option
 from optimizer.demo import DEFAULT_STRATEGY, run_demo
 from optimizer.plan_file import plan_to_dict, write_plan
 from optimizer.plugins import find_strategy, load_strategies
@@ -99,12 +100,6 @@ def _configure_logging(verbose: int) -> None:
         logging.NOTSET if verbose else logging.ERROR)
 
 
-format_option = click.option(
-    "--format", "output_format", type=click.Choice(["table", "json"]), default="table",
-    show_default=True, help="Human-readable tables or one JSON document.")
-param_option = click.option(
-    "-p", "--param", "params", multiple=True, metavar="KEY=VALUE",
-    help="A strategy parameter; repeat for several (see `optimizer strategy show NAME`).")
 
 
 @click.group(cls=OptimizerGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -21,7 +21,7 @@ from rich.table import Table
 
 from models.errors import UserError
 from optimizer import render
-from optimizer.commands.options import global_options
+from optimizer.commands.options import format_option, global_options, param_option  # noqa: F401 (re-exported)
 from optimizer.config import Settings, load_config
 from optimizer.context import Context, open_context
 from optimizer.db import Page
@@ -50,13 +50,6 @@ def exit_with(status: int) -> None:
 
 # ----- options ----------------------------------------------------------------------
 
-format_option = click.option(
-    "--format", "output_format", type=click.Choice(["table", "json"]), default="table",
-    show_default=True, help="Human-readable tables or one JSON document.")
-
-param_option = click.option(
-    "-p", "--param", "params", multiple=True, metavar="KEY=VALUE",
-    help="A strategy parameter; repeat for several (see `optimizer strategy show NAME`).")
 
 
 def page_options(default_sort: str) -> Callable:

@@ -1,4 +1,4 @@
-"""The root group's options that every audit and plan command passes on (imports only click)."""
+"""Options shared by the commands, and the root group's ones they pass on (imports only click)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,3 +28,12 @@ def global_options() -> GlobalOptions:
     """The global options of the command being run (defaults outside the root group)."""
     obj = click.get_current_context().find_object(GlobalOptions)
     return obj or GlobalOptions()
+
+
+format_option = click.option(
+    "--format", "output_format", type=click.Choice(["table", "json"]), default="table",
+    show_default=True, help="Human-readable tables or one JSON document.")
+
+param_option = click.option(
+    "-p", "--param", "params", multiple=True, metavar="KEY=VALUE",
+    help="A strategy parameter; repeat for several (see `optimizer strategy show NAME`).")
