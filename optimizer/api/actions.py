@@ -19,7 +19,7 @@ from optimizer.api.errors import BadRequest, Conflict
 from optimizer.api.microversion import SKIP_ACTION, version_of
 from optimizer.api.pagination import next_link, parse_list_query
 from optimizer.api.patch import PatchOperation, apply_patch
-from optimizer.api.views import iso, links, only
+from optimizer.api.views import iso, links
 from optimizer.db import get_action, get_action_plan, get_audit, set_action_state
 from optimizer.db.action_plans import ACTIONS
 from optimizer.db.errors import NotFound
@@ -29,7 +29,6 @@ from optimizer.states import ActionState
 
 router = APIRouter(prefix="/v1/actions", tags=["actions"])
 
-SHORT = ("uuid", "parents", "state", "action_plan_uuid", "action_type", "links")
 # "id" is the storage order, which is each plan's execution order
 SORT_KEYS = ("id", "created_at", "updated_at", "state", "action_type")
 FILTERS = ("action_plan_uuid", "audit_uuid", "state", "action_type")
@@ -38,6 +37,9 @@ _ROW_COLUMNS = (ActionRow.id, ActionRow.uuid, ActionRow.action_plan_id, ActionRo
                 ActionRow.type, ActionRow.parameters, ActionRow.parents, ActionRow.state,
                 ActionRow.reason, ActionRow.status_message, ActionRow.created_at,
                 ActionRow.updated_at)
+# what a list without detail shows: no parameters to decode, no times to format
+_SHORT_COLUMNS = (ActionRow.id, ActionRow.uuid, ActionRow.action_plan_id, ActionRow.index,
+                  ActionRow.type, ActionRow.parents, ActionRow.state)
 
 
 def actions_view(request: Request, session: Session, rows: list[ActionRow]) -> list[dict]:
@@ -72,10 +74,23 @@ def _parent_uuids(session: Session, rows: list[ActionRow]) -> dict[tuple[int, in
     return known
 
 
-def _action_rows(session: Session, plan, filters: dict[str, Any], page) -> list:
+def _short_view(request: Request, session: Session, rows: list) -> list[dict]:
+    """The short representation of a page of actions (lists without ``detail``)."""
+    plan_uuids = dict(session.execute(
+        select(ActionPlanRow.id, ActionPlanRow.uuid)
+        .where(ActionPlanRow.id.in_({row.action_plan_id for row in rows}))).all())
+    parents = _parent_uuids(session, rows)
+    return [{"uuid": row.uuid, "parents": [parents[(row.action_plan_id, p)] for p in row.parents],
+             "state": row.state, "action_plan_uuid": plan_uuids.get(row.action_plan_id),
+             "action_type": row.type, "links": links(request, "actions", row.uuid)}
+            for row in rows]
+
+
+def _action_rows(session: Session, plan, filters: dict[str, Any], page,
+                 columns: tuple = _ROW_COLUMNS) -> list:
     """A page of actions as plain rows: the storage layer's filters and keyset paging,
     without building ORM objects (a third of the time of a 1000-action page)."""
-    base = select(*_ROW_COLUMNS)
+    base = select(*columns)
     if plan is not None:
         base = base.where(ActionRow.action_plan_id == plan.id)
     for name, value in filters.items():
@@ -104,11 +119,13 @@ def _list(request: Request, detail: bool) -> dict:
                     select(ActionPlanRow.id).where(ActionPlanRow.audit_id == audit.id)))
         except NotFound:
             return {"actions": [], "next": None}  # an unknown plan or audit has no actions
-        rows = _action_rows(session, plan, filters, page)
-        items = actions_view(request, session, rows)
+        if detail:
+            items = actions_view(request, session, _action_rows(session, plan, filters, page))
+        else:
+            rows = _action_rows(session, plan, filters, page, _SHORT_COLUMNS)
+            items = _short_view(request, session, rows)
     resource = "actions/detail" if detail else "actions"
-    return {"actions": [item if detail else only(item, SHORT) for item in items],
-            "next": next_link(request, resource, query, items)}
+    return {"actions": items, "next": next_link(request, resource, query, items)}
 
 
 @router.get("", summary="List actions", response_model=None)

@@ -87,7 +87,11 @@ def next_link(request: Request, resource: str, query: ListQuery,
 
 
 def base_url(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
+    """The service's root URL, worked out once per request (a page links every item)."""
+    cached = getattr(request.state, "base_url", None)
+    if cached is None:
+        cached = request.state.base_url = str(request.base_url).rstrip("/")
+    return cached
 
 
 def page_in_memory(items: list[dict], page: Page,

@@ -1,6 +1,8 @@
 """Serving the API with uvicorn, in the foreground."""
 from __future__ import annotations
 
+import gc
+
 import uvicorn
 
 from optimizer.api.app import create_app
@@ -15,4 +17,8 @@ def serve_api(ctx: Context, dispatcher: Dispatcher, host: str | None = None,
     host = host or (api.host if api else "127.0.0.1")
     port = port if port is not None else (api.port if api else 9322)
     app = create_app(ctx, dispatcher)
+    # Everything loaded so far (plugins, numpy, SQLAlchemy) lives as long as the
+    # process: kept out of the collector's sight, a full collection no longer
+    # walks it, which took 100 ms pauses out of big pages.
+    gc.freeze()
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
