@@ -16,6 +16,7 @@ from models.placement import Placement
 from models.records import MEMORY
 from models.snapshot import CPU_SIZINGS, ClusterSnapshot
 from strategies.base import Strategy
+from strategies.consolidation import ConsolidationProblem, consolidate
 from strategies.moves import consolidation_indicators, disable_emptied, order_moves
 from strategies.parameters import param
 from strategies.solution import Solution
@@ -52,21 +53,36 @@ def plan_basic_consolidation(snapshot: ClusterSnapshot,
         target_cpu_load caps a destination's CPU load; max_migrations caps
         the plan's size (0: unlimited); cpu_sizing picks mean, pNN or max.
     Limits:
+        Hosts above target_cpu_load are relieved first, onto hosts with room.
         Greedy, so it can miss packings a global search finds. A host is
         emptied completely or not at all; affinity groups move as one unit;
         hosts holding building, error or resized instances stay as they are;
         a host that received instances is not emptied afterwards.
     """
-    placement = Placement(snapshot, snapshot.cpu_demand(params.cpu_sizing))
+    demand = snapshot.cpu_demand(params.cpu_sizing)
+    placement = Placement(snapshot, demand)
     reasons: dict[int, str] = {}
+    notes = _relieve(placement, demand, params.target_cpu_load, reasons)
     _consolidate(placement, params, reasons)
     target = placement.inst_host
     migrations = order_moves(snapshot, target, reasons)
     disables = disable_emptied(snapshot, target, "emptied by basic_consolidation")
     return Solution(
         strategy=NAME, goal=GOAL, actions=(*migrations, *disables),
-        indicators=consolidation_indicators(snapshot, target, migrations),
+        indicators=consolidation_indicators(snapshot, target, migrations), notes=notes,
     )
+
+
+def _relieve(placement: Placement, demand, target_cpu_load: float,
+             reasons: dict[int, str]) -> tuple[str, ...]:
+    """First move instances off hosts above the target load (Sercon itself never would)."""
+    snap = placement.snapshot
+    problem = ConsolidationProblem.from_snapshot(snap, demand, target_cpu_load)
+    relief = consolidate(problem, keep_all=True)
+    for i in np.flatnonzero(relief.target != snap.inst_host).tolist():
+        placement.move(i, int(relief.target[i]))
+        reasons[i] = relief.reasons.get(i, "relieve an overloaded host")
+    return tuple(relief.notes)
 
 
 def _consolidate(placement: Placement, params: BasicConsolidationParameters,

@@ -69,16 +69,19 @@ def host_usage(units: Units, hosts: int, where: np.ndarray | None = None) -> np.
                             for k in range(units.size.shape[1])]).reshape(hosts, -1)
 
 
-def consolidate(problem: ConsolidationProblem, retries: int = 4) -> ConsolidationResult:
+def consolidate(problem: ConsolidationProblem, retries: int = 4,
+                keep_all: bool = False) -> ConsolidationResult:
     """Relieve hosts over capacity, then pack onto the fewest receiving hosts.
 
     When relieving leaves units no host can take, it tries again evicting
     only units smaller than those: more, smaller moves fit fragmented room.
+    With ``keep_all`` it only relieves: every receiving host is kept, none
+    is emptied (for strategies that consolidate their own way afterwards).
     """
     units = problem.units
     limit = np.full(units.size.shape[1], np.inf)
     for _ in range(retries + 1):
-        placed, leftover, reasons, kept = _plan(problem, limit)
+        placed, leftover, reasons, kept = _plan(problem, limit, keep_all)
         stuck = leftover[np.isin(leftover, list(reasons))] if len(leftover) else leftover
         if not len(stuck):
             break
@@ -92,7 +95,7 @@ def consolidate(problem: ConsolidationProblem, retries: int = 4) -> Consolidatio
     return result
 
 
-def _plan(problem: ConsolidationProblem, limit: np.ndarray):
+def _plan(problem: ConsolidationProblem, limit: np.ndarray, keep_all: bool = False):
     units, hosts = problem.units, len(problem.host_names)
     usage = host_usage(units, hosts)
     evicted, reasons = _evictions(problem, usage, limit)
@@ -108,6 +111,9 @@ def _plan(problem: ConsolidationProblem, limit: np.ndarray):
     def attempt(k: int):
         return _attempt(problem, order, k, staying, evicted, usage_left, fixed)
 
+    if keep_all:
+        placed, leftover = attempt(len(order))
+        return placed, leftover, reasons, order
     k_low = _fewest_hosts(problem.capacity[order], need)
     placed, leftover, k_used = _search(attempt, k_low, len(order))
     return placed, leftover, reasons, order[:k_used]

@@ -146,3 +146,16 @@ def test_bad_parameters_are_reported_together():
     with pytest.raises(Exception, match="target_cpu_load.*max_migrations") as caught:
         strategy.run(snap, {"target_cpu_load": 0, "max_migrations": -1})
     assert type(caught.value).__name__ == "ParameterError"
+
+
+def test_hosts_above_the_target_load_are_relieved_first():
+    snapshot = (ClusterBuilder().hosts(3, vcpus=10, memory_gb=64)
+                .vm("hot1", on="h1", vcpus=4, memory_gb=8, cpu_util=1.0)
+                .vm("hot2", on="h1", vcpus=4, memory_gb=8, cpu_util=1.0)
+                .vm("a", on="h2", vcpus=2, memory_gb=8, cpu_util=0.5)
+                .vm("b", on="h3", vcpus=2, memory_gb=8, cpu_util=0.5)
+                .build())
+    solution = strategy.run(snapshot, {"target_cpu_load": 0.6})
+    verdict = referee(snapshot, solution)
+    assert verdict.ok, verdict.violations
+    assert verdict.host_load.max() <= 0.6 + 1e-9
