@@ -6,13 +6,13 @@ import click
 from optimizer import operations
 from optimizer.commands.common import (
     console,
+    emit_list,
     format_option,
     make_page,
     opened_context,
     page_options,
     print_fields,
     print_json,
-    print_rows,
 )
 from optimizer.commands.views import ACTION_COLUMNS, action_view
 from optimizer.db import get_action, get_action_plan, list_actions
@@ -38,10 +38,7 @@ def list_(plan_uuid: str, state: str | None, action_type: str | None, limit: int
         plan = get_action_plan(session, plan_uuid)
         views = [action_view(a) for a in
                  list_actions(session, plan, filters, make_page(limit, marker, sort))]
-    if output_format == "json":
-        print_json(views)
-    else:
-        print_rows(console(), f"Actions of plan {plan_uuid}", ACTION_COLUMNS, views)
+    emit_list(views, output_format, f"Actions of plan {plan_uuid}", ACTION_COLUMNS)
 
 
 @action.command("show")

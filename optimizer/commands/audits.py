@@ -9,6 +9,7 @@ from optimizer import operations
 from optimizer.commands.common import (
     console,
     duration_text,
+    emit_list,
     exit_with,
     format_option,
     make_page,
@@ -160,10 +161,7 @@ def list_(state: str | None, goal: str | None, audit_type: str | None, limit: in
     with opened_context() as ctx, ctx.database.session() as session:
         views = [audit_view(r) for r in list_audits(session, filters,
                                                     make_page(limit, marker, sort))]
-    if output_format == "json":
-        print_json(views)
-    else:
-        print_rows(console(), "Audits", AUDIT_COLUMNS, views)
+    emit_list(views, output_format, "Audits", AUDIT_COLUMNS)
 
 
 @audit.command("show")

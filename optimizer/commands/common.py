@@ -150,6 +150,15 @@ def print_fields(out: Console, title: str, fields: dict[str, Any]) -> None:
     out.print(table)
 
 
+def emit_list(views: Sequence[dict[str, Any]], output_format: str, title: str,
+              columns: Sequence[str]) -> None:
+    """A listing: one JSON document, or a table of ``columns``."""
+    if output_format == "json":
+        print_json(list(views))
+    else:
+        print_rows(console(), title, columns, views)
+
+
 def print_rows(out: Console, title: str, columns: Sequence[str],
                rows: Sequence[dict[str, Any]]) -> None:
     """Items as a table with one column per field in ``columns``."""

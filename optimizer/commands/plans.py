@@ -8,13 +8,13 @@ from models.errors import UserError
 from optimizer import operations
 from optimizer.commands.common import (
     console,
+    emit_list,
     exit_with,
     format_option,
     make_page,
     opened_context,
     page_options,
     print_json,
-    print_rows,
 )
 from optimizer.commands.execution import (
     applier_module,
@@ -60,10 +60,7 @@ def list_(audit_ident: str | None, state: str | None, strategy: str | None, limi
             filters["audit_id"] = get_audit(session, audit_ident).id
         views = [plan_view(p) for p in
                  list_action_plans(session, filters, make_page(limit, marker, sort))]
-    if output_format == "json":
-        print_json(views)
-    else:
-        print_rows(console(), "Action plans", PLAN_COLUMNS, views)
+    emit_list(views, output_format, "Action plans", PLAN_COLUMNS)
 
 
 @actionplan.command("show")

@@ -5,6 +5,7 @@ import click
 
 from optimizer.commands.common import (
     console,
+    emit_list,
     format_option,
     make_page,
     opened_context,
@@ -12,7 +13,6 @@ from optimizer.commands.common import (
     param_option,
     print_fields,
     print_json,
-    print_rows,
     read_json_file,
 )
 from optimizer.commands.views import TEMPLATE_COLUMNS, template_view
@@ -81,10 +81,7 @@ def list_(goal: str | None, limit: int | None, marker: str | None, sort: str,
     with opened_context() as ctx, ctx.database.session() as session:
         views = [template_view(r) for r in
                  list_audit_templates(session, filters, make_page(limit, marker, sort))]
-    if output_format == "json":
-        print_json(views)
-    else:
-        print_rows(console(), "Audit templates", TEMPLATE_COLUMNS, views)
+    emit_list(views, output_format, "Audit templates", TEMPLATE_COLUMNS)
 
 
 @audittemplate.command("show")
