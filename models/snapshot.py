@@ -9,9 +9,10 @@ disk_gb, in that order, see :data:`models.records.RESOURCES`).
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -161,6 +162,16 @@ class ClusterSnapshot:
     @property
     def instance_count(self) -> int:
         return len(self.inst_uuids)
+
+    @property
+    def host_ids(self) -> Mapping[str, int]:
+        """Host name → index, for callers that look many names up."""
+        return MappingProxyType(self._index["hosts"])
+
+    @property
+    def instance_ids(self) -> Mapping[str, int]:
+        """Instance uuid → index, for callers that look many uuids up."""
+        return MappingProxyType(self._index["instances"])
 
     def host_id(self, name: str) -> int:
         """Index of the host called ``name``; a clear error when there is none."""

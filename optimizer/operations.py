@@ -153,7 +153,7 @@ def guard_rail_breaches(ctx: Context, plan_uuid: str, now: datetime | None = Non
                          None)
     if memory_gb is None:
         snapshot = ctx.collector.collect()
-        known = [snapshot._index["instances"].get(u) for u in migrations]
+        known = [snapshot.instance_ids.get(u) for u in migrations]
         memory_gb = float(sum(snapshot.inst_size[i, 1] for i in known if i is not None)) / 1024
     load = PlanLoad(len(migrations), float(memory_gb), float(moved or 0.0) / 1024)
     settings = ctx.settings.guard_rails if ctx.settings is not None else None

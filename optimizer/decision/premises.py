@@ -19,8 +19,8 @@ def broken_premises(snapshot: ClusterSnapshot, actions: Iterable[Mapping[str, An
     ``actions`` are stored actions (``type`` and ``parameters``) in plan order;
     only actions not yet run should be passed.
     """
-    hosts = snapshot._index["hosts"]
-    instances = snapshot._index["instances"]
+    hosts = snapshot.host_ids
+    instances = snapshot.instance_ids
     enabled = {n: bool(snapshot.can_receive[h]) for n, h in hosts.items()}
     where: dict[str, str] = {}
     problems: list[str] = []

@@ -128,8 +128,8 @@ class _Batch:
 
     def __init__(self, snapshot: ClusterSnapshot):
         self.base = snapshot
-        self.hosts = snapshot._index["hosts"]
-        self.instances = dict(snapshot._index["instances"])
+        self.hosts = dict(snapshot.host_ids)
+        self.instances = dict(snapshot.instance_ids)
         self.inst_host = snapshot.inst_host.copy()
         self.inst_size = snapshot.inst_size.copy()
         self.inst_state = list(snapshot.inst_state)
