@@ -19,8 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from models.records import Host, Instance
-from models.snapshot import ClusterSnapshot
+from optimizer.models.records import Host, Instance
+from optimizer.models.snapshot import ClusterSnapshot
+
 from optimizer.applier import SimulatedActuator, execute_plan
 from optimizer.cloud.simulated import SimulatedCloud
 from optimizer.config import ApplierSettings, PlannerSettings

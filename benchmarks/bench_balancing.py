@@ -20,8 +20,8 @@ import time
 from dataclasses import dataclass
 
 from harness import EVALUATE, WORK, Scenario
+from optimizer.models.scenario import load_scenario
 
-from models.scenario import load_scenario
 from optimizer.plan_file import plan_to_dict, write_plan
 from optimizer.plugins import find_strategy
 

@@ -22,8 +22,8 @@ import uuid
 from pathlib import Path
 
 import oslo_messaging
+from optimizer.models.simulated import SimulationSpec, simulate_cluster
 
-from models.simulated import SimulationSpec, simulate_cluster
 from optimizer.config import load_config
 from optimizer.context import open_context
 from optimizer.db import get_audit, list_action_plans

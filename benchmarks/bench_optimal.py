@@ -19,9 +19,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from models.scenario import load_scenario
+from optimizer.models.scenario import load_scenario
+from optimizer.strategies.optimal_consolidation import strategy
+
 from optimizer.plan_file import plan_to_dict, write_plan
-from strategies.optimal_consolidation import strategy
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "scenarios"
 TARGET_LOAD = 0.8

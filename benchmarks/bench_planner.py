@@ -22,11 +22,12 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from models.scenario import load_scenario  # noqa: E402
-from models.snapshot import ClusterSnapshot  # noqa: E402
+from optimizer.models.scenario import load_scenario  # noqa: E402
+from optimizer.models.snapshot import ClusterSnapshot  # noqa: E402
+from optimizer.strategies.moves import disable_emptied, order_moves  # noqa: E402
+from optimizer.strategies.solution import Solution  # noqa: E402
+
 from optimizer.planner import PlannerConfig, plan  # noqa: E402
-from strategies.moves import disable_emptied, order_moves  # noqa: E402
-from strategies.solution import Solution  # noqa: E402
 
 GENERATE = REPO.parent / "shared" / "scenarios" / "generate.py"
 WORK = REPO / "benchmarks" / "out"

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from models.snapshot import ClusterSnapshot
+    from optimizer.models.snapshot import ClusterSnapshot
 
 _EPS = 1e-6
 

@@ -1,7 +1,7 @@
 """Plain records of hosts, instances and server groups.
 
 They are what builders and exporters speak; strategies read the array form
-in :class:`models.snapshot.ClusterSnapshot` instead.
+in :class:`optimizer.models.snapshot.ClusterSnapshot` instead.
 """
 from __future__ import annotations
 

@@ -11,8 +11,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-from models.errors import ScenarioError
-from models.records import (
+from optimizer.models.errors import ScenarioError
+from optimizer.models.records import (
     GROUP_POLICIES,
     HOST_STATES,
     HOST_STATUSES,
@@ -22,7 +22,7 @@ from models.records import (
     Instance,
     ServerGroup,
 )
-from models.snapshot import ClusterSnapshot
+from optimizer.models.snapshot import ClusterSnapshot
 
 FORMAT = "cluster-scenario/1"
 

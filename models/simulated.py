@@ -11,10 +11,9 @@ import uuid as uuidlib
 from dataclasses import dataclass
 
 import numpy as np
-
-from models.errors import UserError
-from models.records import Host, Instance, ServerGroup
-from models.snapshot import ClusterSnapshot
+from optimizer.models.errors import UserError
+from optimizer.models.records import Host, Instance, ServerGroup
+from optimizer.models.snapshot import ClusterSnapshot
 
 # name: vcpus, memory_mb, disk_gb, share of the mix
 FLAVORS = {

@@ -1,7 +1,7 @@
 """The cluster data model as arrays: what every strategy reads.
 
 A :class:`ClusterSnapshot` is built once per audit and never changes: its
-arrays are read-only. Strategies try moves on a :class:`models.placement.Placement`,
+arrays are read-only. Strategies try moves on a :class:`optimizer.models.placement.Placement`,
 a cheap working copy of the few arrays a move touches.
 
 Shapes: ``H`` hosts, ``N`` instances, ``R = 3`` resources (vcpus, memory_mb,
@@ -16,14 +16,12 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import numpy as np
-
-from models.errors import ScenarioError
-from models.records import RESOURCES, UNMOVABLE_STATES, VCPUS, Host, Instance, ServerGroup
+from optimizer.models.errors import ScenarioError
+from optimizer.models.records import RESOURCES, UNMOVABLE_STATES, VCPUS, Host, Instance, ServerGroup
 
 if TYPE_CHECKING:
     import networkx as nx
-
-    from models.placement import Placement
+    from optimizer.models.placement import Placement
 
 CPU_SIZINGS = ("mean", "p50", "p90", "p95", "p99", "max")
 
@@ -310,13 +308,13 @@ class ClusterSnapshot:
 
     def placement(self) -> Placement:
         """A working copy strategies may move instances on."""
-        from models.placement import Placement
+        from optimizer.models.placement import Placement
 
         return Placement(self)
 
     def topology(self) -> nx.DiGraph:
         """Zone → rack → host → instance, as a networkx graph (built on demand)."""
-        from models.topology import build_topology
+        from optimizer.models.topology import build_topology
 
         key = "topology"
         if key not in self._index:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 import networkx as nx
 
 if TYPE_CHECKING:
-    from models.snapshot import ClusterSnapshot
+    from optimizer.models.snapshot import ClusterSnapshot
 
 
 def build_topology(snapshot: ClusterSnapshot) -> nx.DiGraph:

@@ -1,6 +1,6 @@
 """The ``optimizer`` command line: demo, plan, strategies, strategy show, simulate.
 
-Errors the user can fix (a :class:`~models.errors.UserError`: a bad file, an
+Errors the user can fix (a :class:`~optimizer.models.errors.UserError`: a bad file, an
 unknown strategy, a bad parameter) print one line ``optimizer: error: ...``
 and exit 2, like click's own usage errors. Anything else is a bug: one line
 ``optimizer: internal error: ...`` and exit 1, with the traceback under
@@ -17,19 +17,19 @@ import traceback
 
 import click
 
-from models.errors import UserError
-from models.scenario import load_scenario, save_scenario
-from models.simulated import SimulationSpec, simulate_cluster
 from optimizer import render
 from optimizer.commands import GlobalOptions
 from optimizer.commands import register as register_commands
 from optimizer.commands.options import format_option, param_option
 from optimizer.demo import DEFAULT_STRATEGY, run_demo
+from optimizer.models.errors import UserError
+from optimizer.models.scenario import load_scenario, save_scenario
+from optimizer.models.simulated import SimulationSpec, simulate_cluster
 from optimizer.plan_file import plan_to_dict, write_plan
 from optimizer.plugins import find_strategy, load_strategies
 from optimizer.serve import serve_command
-from strategies.parameters import parse_assignments
-from strategies.solution import Migrate
+from optimizer.strategies.parameters import parse_assignments
+from optimizer.strategies.solution import Migrate
 
 EXIT_INTERNAL = 1
 EXIT_USER = 2

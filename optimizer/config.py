@@ -26,7 +26,7 @@ from platformdirs import user_config_dir, user_data_dir
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from models.errors import UserError
+from optimizer.models.errors import UserError
 
 APP_NAME = "optimizer"
 CONFIG_FILE_ENV = "OPTIMIZER_CONFIG_FILE"

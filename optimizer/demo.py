@@ -1,6 +1,6 @@
 """The demo: a simulated cluster, one strategy run, and what it changes.
 
-Figures are computed here from a :class:`~models.placement.Placement` so the
+Figures are computed here from a :class:`~optimizer.models.placement.Placement` so the
 command line only formats them. "After" comes from replaying the solution's
 migrations one by one on a working copy of the snapshot, checking each move
 as the applier would; a move that would not fit is counted, not hidden.
@@ -13,12 +13,12 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from models.placement import Placement
-from models.records import MEMORY
-from models.simulated import SimulationSpec, simulate_cluster
-from models.snapshot import ClusterSnapshot
-from strategies.base import Strategy
-from strategies.solution import Migrate, Solution
+from optimizer.models.placement import Placement
+from optimizer.models.records import MEMORY
+from optimizer.models.simulated import SimulationSpec, simulate_cluster
+from optimizer.models.snapshot import ClusterSnapshot
+from optimizer.strategies.base import Strategy
+from optimizer.strategies.solution import Migrate, Solution
 
 DEFAULT_STRATEGY = "vm_workload_consolidation"
 

@@ -12,10 +12,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from models.snapshot import ClusterSnapshot
 from optimizer.cloud.simulated import SimulatedCloud
 from optimizer.demo import ClusterFigures, figures
-from strategies.base import Strategy
+from optimizer.models.snapshot import ClusterSnapshot
+from optimizer.strategies.base import Strategy
 
 # polls quickly: the demo's migrations are instant
 DEMO_CONFIG = """\

@@ -19,7 +19,7 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from models.errors import UserError
+from optimizer.models.errors import UserError
 
 
 class GuardRailError(UserError):

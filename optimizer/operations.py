@@ -2,7 +2,7 @@
 
 Each function takes the :class:`~optimizer.context.Context`, does one
 request in its own transactions and returns plain rows; bad requests raise
-:class:`models.errors.UserError` with the reason.
+:class:`optimizer.models.errors.UserError` with the reason.
 """
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from models.errors import UserError
 from optimizer.context import Context
 from optimizer.db import (
     create_audit,
@@ -30,8 +29,9 @@ from optimizer.db.schema import ActionPlanRow, ActionRow, AuditRow
 from optimizer.decision.engine import AuditOutcome
 from optimizer.decision.premises import broken_premises
 from optimizer.decision.scope import normalize_scope
+from optimizer.models.errors import UserError
 from optimizer.states import ActionPlanState, ActionState, AuditType
-from strategies.base import GOALS
+from optimizer.strategies.base import GOALS
 
 
 def check_audit_request(ctx: Context, goal: str, strategy: str | None,

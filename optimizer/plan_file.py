@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from strategies.solution import Solution
+from optimizer.strategies.solution import Solution
 
 FORMAT = "action-plan/1"
 

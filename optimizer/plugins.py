@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any
 
-from strategies.base import GOALS, Strategy, UnknownStrategy
+from optimizer.strategies.base import GOALS, Strategy, UnknownStrategy
 
 LOG = logging.getLogger(__name__)
 STRATEGY_GROUP = "optimizer.strategies"

@@ -15,9 +15,9 @@ from rich.table import Table
 
 from optimizer.demo import DemoResult
 from optimizer.plugins import PluginFailure
-from strategies.base import DOC_SECTIONS, GOALS, Strategy
-from strategies.parameters import ParameterSpec
-from strategies.solution import Action, ChangePowerState, ChangeServiceState, Migrate
+from optimizer.strategies.base import DOC_SECTIONS, GOALS, Strategy
+from optimizer.strategies.parameters import ParameterSpec
+from optimizer.strategies.solution import Action, ChangePowerState, ChangeServiceState, Migrate
 
 # Wide enough for the action table when output goes to a file or a pipe.
 _PIPE_WIDTH = 120

@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 
 import oslo_messaging
 
-from models.errors import UserError
 from optimizer.cloud.simulated import SimulatedCloud
 from optimizer.collectors import open_collector
 from optimizer.config import Settings
@@ -40,6 +39,7 @@ from optimizer.messaging.rpc import (
     rpc_server,
 )
 from optimizer.messaging.transport import Topics, notification_transport
+from optimizer.models.errors import UserError
 from optimizer.scheduler import claims
 from optimizer.scheduler.audit_worker import AuditWorker
 from optimizer.scheduler.continuous import ContinuousAudits

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from models.errors import UserError
+from optimizer.models.errors import UserError
 
 
 class AuditState:

@@ -24,13 +24,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-
-from models.placement import Placement
-from models.records import MEMORY
-from models.snapshot import ClusterSnapshot
-from strategies.moves import order_moves
-from strategies.parameters import ParameterError
-from strategies.solution import Indicator, Solution
+from optimizer.models.placement import Placement
+from optimizer.models.records import MEMORY
+from optimizer.models.snapshot import ClusterSnapshot
+from optimizer.strategies.moves import order_moves
+from optimizer.strategies.parameters import ParameterError
+from optimizer.strategies.solution import Indicator, Solution
 
 METRICS = ("cpu", "ram")
 _EPS = 1e-6

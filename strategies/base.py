@@ -1,7 +1,7 @@
 """The strategy interface that built-in and third-party strategies implement.
 
 A strategy is a pure function of (snapshot, parameters) to a
-:class:`~strategies.solution.Solution`, declared with its name, goal and
+:class:`~optimizer.strategies.solution.Solution`, declared with its name, goal and
 typed parameters. Publish one from any package through the
 ``optimizer.strategies`` entry point group::
 
@@ -18,10 +18,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from models.errors import UserError
-from models.snapshot import ClusterSnapshot
-from strategies.parameters import ParameterSpec, build_parameters, describe, json_schema
-from strategies.solution import Solution
+from optimizer.models.errors import UserError
+from optimizer.models.snapshot import ClusterSnapshot
+from optimizer.strategies.parameters import ParameterSpec, build_parameters, describe, json_schema
+from optimizer.strategies.solution import Solution
 
 DOC_SECTIONS = ("Optimizes", "Metrics", "Parameters", "Limits")
 

@@ -11,15 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-from models.placement import Placement
-from models.records import MEMORY
-from models.snapshot import CPU_SIZINGS, ClusterSnapshot
-from strategies.base import Strategy
-from strategies.consolidation import ConsolidationProblem, consolidate
-from strategies.moves import consolidation_indicators, disable_emptied, order_moves
-from strategies.parameters import param
-from strategies.solution import Solution
+from optimizer.models.placement import Placement
+from optimizer.models.records import MEMORY
+from optimizer.models.snapshot import CPU_SIZINGS, ClusterSnapshot
+from optimizer.strategies.base import Strategy
+from optimizer.strategies.consolidation import ConsolidationProblem, consolidate
+from optimizer.strategies.moves import consolidation_indicators, disable_emptied, order_moves
+from optimizer.strategies.parameters import param
+from optimizer.strategies.solution import Solution
 
 NAME = "basic_consolidation"
 GOAL = "server_consolidation"

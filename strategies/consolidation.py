@@ -10,10 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-
-from models.snapshot import ClusterSnapshot
-from strategies.packing import Units, build_units, pack
-from strategies.repair import make_room
+from optimizer.models.snapshot import ClusterSnapshot
+from optimizer.strategies.packing import Units, build_units, pack
+from optimizer.strategies.repair import make_room
 
 _EPS = 1e-6
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models.snapshot import ClusterSnapshot
-from strategies.base import Strategy
-from strategies.parameters import param
-from strategies.solution import Indicator, Nop, Sleep, Solution
+from optimizer.models.snapshot import ClusterSnapshot
+from optimizer.strategies.base import Strategy
+from optimizer.strategies.parameters import param
+from optimizer.strategies.solution import Indicator, Nop, Sleep, Solution
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-from models.errors import ScenarioError
-from models.placement import Placement
-from models.snapshot import ClusterSnapshot
-from strategies.base import Strategy
-from strategies.moves import order_moves
-from strategies.parameters import ParameterError, param
-from strategies.solution import ChangeServiceState, Indicator, Solution
+from optimizer.models.errors import ScenarioError
+from optimizer.models.placement import Placement
+from optimizer.models.snapshot import ClusterSnapshot
+from optimizer.strategies.base import Strategy
+from optimizer.strategies.moves import order_moves
+from optimizer.strategies.parameters import ParameterError, param
+from optimizer.strategies.solution import ChangeServiceState, Indicator, Solution
 
 NAME = "host_maintenance"
 GOAL = "cluster_maintaining"

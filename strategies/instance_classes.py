@@ -13,8 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-from models.snapshot import ClusterSnapshot
+from optimizer.models.snapshot import ClusterSnapshot
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,9 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-
-from models.records import MEMORY
-from models.snapshot import ClusterSnapshot
-from strategies.instance_classes import InstanceClasses
+from optimizer.models.records import MEMORY
+from optimizer.models.snapshot import ClusterSnapshot
+from optimizer.strategies.instance_classes import InstanceClasses
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections import defaultdict, deque
 
 import numpy as np
-
-from models.errors import UserError
-from models.snapshot import ClusterSnapshot
-from strategies.solution import ChangeServiceState, Indicator, Migrate
+from optimizer.models.errors import UserError
+from optimizer.models.snapshot import ClusterSnapshot
+from optimizer.strategies.solution import ChangeServiceState, Indicator, Migrate
 
 _EPS = 1e-6
 

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models.snapshot import ClusterSnapshot
-from strategies.base import Strategy
-from strategies.consolidation import ConsolidationProblem, consolidate
-from strategies.moves import consolidation_indicators, disable_emptied, order_moves
-from strategies.parameters import param
-from strategies.solution import Solution
+from optimizer.models.snapshot import ClusterSnapshot
+from optimizer.strategies.base import Strategy
+from optimizer.strategies.consolidation import ConsolidationProblem, consolidate
+from optimizer.strategies.moves import consolidation_indicators, disable_emptied, order_moves
+from optimizer.strategies.parameters import param
+from optimizer.strategies.solution import Solution
 
 
 @dataclass(frozen=True)

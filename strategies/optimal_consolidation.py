@@ -6,19 +6,23 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-
-from models.snapshot import CPU_SIZINGS, ClusterSnapshot
-from strategies.base import Strategy
-from strategies.instance_classes import assign_members, build_classes
-from strategies.milp_model import MilpOutcome, hosts_lower_bound, problem_size, solve_consolidation
-from strategies.moves import (
+from optimizer.models.snapshot import CPU_SIZINGS, ClusterSnapshot
+from optimizer.strategies.base import Strategy
+from optimizer.strategies.instance_classes import assign_members, build_classes
+from optimizer.strategies.milp_model import (
+    MilpOutcome,
+    hosts_lower_bound,
+    problem_size,
+    solve_consolidation,
+)
+from optimizer.strategies.moves import (
     InfeasibleOrder,
     consolidation_indicators,
     disable_emptied,
     order_moves,
 )
-from strategies.parameters import param
-from strategies.solution import Indicator, Solution
+from optimizer.strategies.parameters import param
+from optimizer.strategies.solution import Indicator, Solution
 
 NAME = "optimal_consolidation"
 GOAL = "server_consolidation"
@@ -229,7 +233,7 @@ def _solution(snapshot, params, demand, grouped, blocks, progress, migrations,
 def _fallback(snapshot: ClusterSnapshot, params: OptimalConsolidationParameters,
               why: str) -> Solution:
     """The heuristic's plan, labelled as such, when the solver cannot deliver one."""
-    from strategies.vm_workload_consolidation import strategy as heuristic
+    from optimizer.strategies.vm_workload_consolidation import strategy as heuristic
 
     solution = heuristic.run(snapshot, {"target_cpu_load": params.target_cpu_load,
                                         "cpu_sizing": params.cpu_sizing,

@@ -14,7 +14,7 @@ import typing
 from collections.abc import Mapping
 from typing import Any
 
-from models.errors import UserError
+from optimizer.models.errors import UserError
 
 
 class ParameterError(UserError):

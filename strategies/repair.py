@@ -9,8 +9,7 @@ anyway) that can save a whole host.
 from __future__ import annotations
 
 import numpy as np
-
-from strategies.packing import Units
+from optimizer.strategies.packing import Units
 
 _EPS = 1e-6
 CANDIDATES = 48  # residents tried per leftover unit, cheapest first

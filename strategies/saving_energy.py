@@ -15,12 +15,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-from models.records import MEMORY, VCPUS
-from models.snapshot import ClusterSnapshot
-from strategies.base import Strategy
-from strategies.parameters import param
-from strategies.solution import Action, ChangePowerState, ChangeServiceState, Indicator, Solution
+from optimizer.models.records import MEMORY, VCPUS
+from optimizer.models.snapshot import ClusterSnapshot
+from optimizer.strategies.base import Strategy
+from optimizer.strategies.parameters import param
+from optimizer.strategies.solution import (
+    Action,
+    ChangePowerState,
+    ChangeServiceState,
+    Indicator,
+    Solution,
+)
 
 POWERED_OFF_REASON = "powered off"
 # The headroom counts vcpus and memory, as the parameter's help says.

@@ -3,17 +3,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models.snapshot import CPU_SIZINGS, ClusterSnapshot
-from strategies.balancing import (
+from optimizer.models.snapshot import CPU_SIZINGS, ClusterSnapshot
+from optimizer.strategies.balancing import (
     BalanceSettings,
     MetricGoal,
     balance,
     balancing_solution,
     check_metrics,
 )
-from strategies.base import Strategy
-from strategies.parameters import param
-from strategies.solution import Solution
+from optimizer.strategies.base import Strategy
+from optimizer.strategies.parameters import param
+from optimizer.strategies.solution import Solution
 
 NAME = "workload_balance"
 GOAL = "workload_balancing"

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models.snapshot import CPU_SIZINGS, ClusterSnapshot
-from strategies.balancing import (
+from optimizer.models.snapshot import CPU_SIZINGS, ClusterSnapshot
+from optimizer.strategies.balancing import (
     METRICS,
     BalanceSettings,
     MetricGoal,
@@ -12,9 +12,9 @@ from strategies.balancing import (
     balancing_solution,
     check_metrics,
 )
-from strategies.base import Strategy
-from strategies.parameters import ParameterError, param
-from strategies.solution import Solution
+from optimizer.strategies.base import Strategy
+from optimizer.strategies.parameters import ParameterError, param
+from optimizer.strategies.solution import Solution
 
 NAME = "workload_stabilization"
 GOAL = "workload_balancing"

@@ -12,13 +12,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
-
-from models.records import MEMORY, VCPUS
-from models.snapshot import ClusterSnapshot
-from strategies.base import Strategy
-from strategies.moves import order_moves
-from strategies.parameters import ParameterError, param
-from strategies.solution import Action, ChangeServiceState, Indicator, Migrate, Solution
+from optimizer.models.records import MEMORY, VCPUS
+from optimizer.models.snapshot import ClusterSnapshot
+from optimizer.strategies.base import Strategy
+from optimizer.strategies.moves import order_moves
+from optimizer.strategies.parameters import ParameterError, param
+from optimizer.strategies.solution import Action, ChangeServiceState, Indicator, Migrate, Solution
 
 _EPS = 1e-6
 PRIORITIES = ("memory", "vcpus", "age")

@@ -9,8 +9,8 @@ Instance names double as their uuids, so assertions can name them plainly.
 """
 from __future__ import annotations
 
-from models.records import Host, Instance, ServerGroup
-from models.snapshot import ClusterSnapshot
+from optimizer.models.records import Host, Instance, ServerGroup
+from optimizer.models.snapshot import ClusterSnapshot
 
 
 class ClusterBuilder:

@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-
-from models.snapshot import ClusterSnapshot
+from optimizer.models.snapshot import ClusterSnapshot
 
 _EPS = 1e-6
 

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import pytest
+from optimizer.strategies.solution import ChangePowerState, ChangeServiceState, Migrate, Solution
 
-from strategies.solution import ChangePowerState, ChangeServiceState, Migrate, Solution
 from tests.builders import ClusterBuilder
 from tests.referee import referee
 

@@ -3,7 +3,7 @@
 Watcher answers every error with ``{"error_message": "<JSON text>"}`` where
 the text holds ``faultcode``, ``faultstring`` and ``debuginfo``;
 python-watcherclient decodes that string and shows ``faultstring``. Every
-:class:`models.errors.UserError` raised below the API becomes a 4xx here,
+:class:`optimizer.models.errors.UserError` raised below the API becomes a 4xx here,
 mapped by its class; anything else is a bug: logged with its traceback and
 answered with a 500 that says only that.
 """
@@ -17,7 +17,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from models.errors import UserError
 from optimizer.db.errors import (
     AlreadyExists,
     ConcurrentUpdate,
@@ -26,6 +25,7 @@ from optimizer.db.errors import (
     NotFound,
     StillRunning,
 )
+from optimizer.models.errors import UserError
 from optimizer.states import IllegalTransition
 
 LOG = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from models.errors import UserError
+from optimizer.models.errors import UserError
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,8 +12,8 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from models.errors import UserError
 from optimizer.cloud.simulated import SimulatedCloud
+from optimizer.models.errors import UserError
 
 if TYPE_CHECKING:
     from optimizer.context import Context

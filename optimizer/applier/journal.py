@@ -22,13 +22,13 @@ from datetime import timedelta
 
 from sqlalchemy import bindparam, select, update
 
-from models.errors import UserError
 from optimizer import states
 from optimizer.db import get_action_plan, update_action_plan
 from optimizer.db.engine import Database
 from optimizer.db.errors import ConcurrentUpdate
 from optimizer.db.schema import ActionPlanRow, ActionRow
 from optimizer.db.types import utcnow
+from optimizer.models.errors import UserError
 from optimizer.states import ActionPlanState
 
 PLANS = ActionPlanRow.__table__

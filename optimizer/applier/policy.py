@@ -5,7 +5,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from models.errors import UserError
+from optimizer.models.errors import UserError
 
 if TYPE_CHECKING:
     from optimizer.context import Context

@@ -24,9 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from models.errors import UserError
-from models.records import Host, Instance, ServerGroup
-from models.snapshot import ClusterSnapshot
+from optimizer.models.errors import UserError
+from optimizer.models.records import Host, Instance, ServerGroup
+from optimizer.models.snapshot import ClusterSnapshot
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS hosts (name TEXT PRIMARY KEY, record TEXT NOT NULL,

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from models.errors import UserError
-from models.snapshot import ClusterSnapshot
+from optimizer.models.errors import UserError
+from optimizer.models.snapshot import ClusterSnapshot
 
 if TYPE_CHECKING:
     from optimizer.config import Settings

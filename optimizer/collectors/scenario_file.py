@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from models.scenario import load_scenario
-from models.snapshot import ClusterSnapshot
 from optimizer.collectors.base import CollectorError
+from optimizer.models.scenario import load_scenario
+from optimizer.models.snapshot import ClusterSnapshot
 
 if TYPE_CHECKING:
     from optimizer.config import Settings

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from models.simulated import SimulationSpec, simulate_cluster
-from models.snapshot import ClusterSnapshot
 from optimizer.cloud.simulated import SimulatedCloud
+from optimizer.models.simulated import SimulationSpec, simulate_cluster
+from optimizer.models.snapshot import ClusterSnapshot
 
 if TYPE_CHECKING:
     from optimizer.config import Settings

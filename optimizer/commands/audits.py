@@ -4,7 +4,6 @@ from __future__ import annotations
 import click
 from apscheduler.triggers.cron import CronTrigger
 
-from models.errors import UserError
 from optimizer import operations
 from optimizer.commands.common import (
     console,
@@ -29,9 +28,10 @@ from optimizer.commands.views import AUDIT_COLUMNS, PLAN_COLUMNS, audit_view, pl
 from optimizer.context import Context
 from optimizer.db import delete_audit, get_action_plan, get_audit, list_action_plans, list_audits
 from optimizer.db import update_audit as store_audit_changes
+from optimizer.models.errors import UserError
 from optimizer.states import AUDIT_TYPES, ActionPlanState, AuditState, AuditType
-from strategies.base import GOALS
-from strategies.parameters import parse_assignments
+from optimizer.strategies.base import GOALS
+from optimizer.strategies.parameters import parse_assignments
 
 
 @click.group("audit")

@@ -19,12 +19,12 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from models.errors import UserError
 from optimizer import render
 from optimizer.commands.options import format_option, global_options, param_option  # noqa: F401 (re-exported)
 from optimizer.config import Settings, load_config
 from optimizer.context import Context, open_context
 from optimizer.db import Page
+from optimizer.models.errors import UserError
 
 
 def current_settings() -> Settings:

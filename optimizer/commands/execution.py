@@ -21,12 +21,12 @@ from typing import Any
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from models.errors import UserError
 from optimizer import operations, render
 from optimizer.commands.common import print_json
 from optimizer.commands.options import global_options
 from optimizer.config import default_data_dir
 from optimizer.context import Context
+from optimizer.models.errors import UserError
 from optimizer.states import ActionPlanState, is_final
 
 POLL_SECONDS = 0.5

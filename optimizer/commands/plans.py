@@ -4,7 +4,6 @@ from __future__ import annotations
 import click
 from sqlalchemy import func, select
 
-from models.errors import UserError
 from optimizer import operations
 from optimizer.commands.common import (
     console,
@@ -34,6 +33,7 @@ from optimizer.db import (
     list_actions,
 )
 from optimizer.db.schema import ActionRow
+from optimizer.models.errors import UserError
 
 DEFAULT_SHOWN = 50
 

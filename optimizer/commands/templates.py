@@ -24,7 +24,7 @@ from optimizer.db import (
 )
 from optimizer.guard_rails import GuardRails
 from optimizer.operations import check_audit_request
-from strategies.parameters import parse_assignments
+from optimizer.strategies.parameters import parse_assignments
 
 
 @click.group("audittemplate")

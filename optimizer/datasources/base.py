@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from models.errors import UserError
+from optimizer.models.errors import UserError
 
 DATASOURCE_GROUP = "optimizer.datasources"
 

@@ -10,7 +10,7 @@ one at an unknown revision is refused), then work in a session::
                                [{"type": "nop", "parameters": {"message": "hi"}}])
 
 Every function takes the session first; none commits. Errors a user can act
-on are :class:`models.errors.UserError` subclasses from ``optimizer.db.errors``.
+on are :class:`optimizer.models.errors.UserError` subclasses from ``optimizer.db.errors``.
 """
 from optimizer.db.action_plans import (
     add_action_plan,

@@ -8,7 +8,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from optimizer.db.schema import GoalRow, StrategyRow
-from strategies.base import GOALS, Goal, Strategy, StrategyDocError
+from optimizer.strategies.base import GOALS, Goal, Strategy, StrategyDocError
 
 
 @dataclass

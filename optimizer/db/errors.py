@@ -1,5 +1,5 @@
 """Errors of the storage layer that a user can act on."""
-from models.errors import UserError
+from optimizer.models.errors import UserError
 
 
 class DatabaseError(UserError):

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.records import MEMORY, VCPUS
-from models.snapshot import ClusterSnapshot
-from strategies.solution import ChangePowerState, ChangeServiceState, Migrate, Solution
+from optimizer.models.records import MEMORY, VCPUS
+from optimizer.models.snapshot import ClusterSnapshot
+from optimizer.strategies.solution import ChangePowerState, ChangeServiceState, Migrate, Solution
 
 
 def final_placement(snapshot: ClusterSnapshot, solution: Solution) -> np.ndarray:

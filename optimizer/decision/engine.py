@@ -14,8 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy import update
 
-from models.errors import UserError
-from models.snapshot import ClusterSnapshot
 from optimizer.db import get_audit, set_audit_state
 from optimizer.db.action_plans import add_action_plan
 from optimizer.db.engine import Database
@@ -23,10 +21,12 @@ from optimizer.db.schema import ActionPlanRow
 from optimizer.decision.effects import host_changes
 from optimizer.decision.scope import apply_scope
 from optimizer.decision.selection import Candidate, choose
+from optimizer.models.errors import UserError
+from optimizer.models.snapshot import ClusterSnapshot
 from optimizer.planning import PlannerConfig, plan
 from optimizer.states import ActionPlanState, AuditState, AuditType
-from strategies.base import Strategy
-from strategies.solution import Solution
+from optimizer.strategies.base import Strategy
+from optimizer.strategies.solution import Solution
 
 LOG = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from models.snapshot import ClusterSnapshot
+from optimizer.models.snapshot import ClusterSnapshot
 
 
 def broken_premises(snapshot: ClusterSnapshot, actions: Iterable[Mapping[str, Any]],

@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from models.errors import UserError
-from models.snapshot import ClusterSnapshot
+from optimizer.models.errors import UserError
+from optimizer.models.snapshot import ClusterSnapshot
 
 HOST_KEYS = ("hosts", "zones", "aggregates")
 EXCLUDE_KEYS = HOST_KEYS + ("instances",)

@@ -10,10 +10,10 @@ import logging
 import time
 from dataclasses import dataclass
 
-from models.errors import UserError
-from models.snapshot import ClusterSnapshot
-from strategies.base import Strategy
-from strategies.solution import Solution
+from optimizer.models.errors import UserError
+from optimizer.models.snapshot import ClusterSnapshot
+from optimizer.strategies.base import Strategy
+from optimizer.strategies.solution import Solution
 
 LOG = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from models.snapshot import ClusterSnapshot
 from optimizer.listener.nova import InstanceEvent, ServiceEvent
+from optimizer.models.snapshot import ClusterSnapshot
 
 LOG = logging.getLogger(__name__)
 Event = InstanceEvent | ServiceEvent

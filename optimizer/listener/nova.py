@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from models.errors import UserError
-from models.records import INSTANCE_STATES
+from optimizer.models.errors import UserError
+from optimizer.models.records import INSTANCE_STATES
 
 INSTANCE_CHANGES = frozenset({
     "instance.create.end", "instance.update", "instance.live_migration_post.end",

@@ -15,10 +15,10 @@ from collections.abc import Callable
 
 import oslo_messaging
 
-from models.snapshot import ClusterSnapshot
 from optimizer.listener.live_model import LiveModel
 from optimizer.listener.nova import MalformedNotification, UnknownNotification, parse
 from optimizer.messaging.transport import notification_transport
+from optimizer.models.snapshot import ClusterSnapshot
 
 LOG = logging.getLogger(__name__)
 NOVA_EXCHANGE = "nova"

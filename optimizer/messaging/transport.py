@@ -18,8 +18,8 @@ import oslo_messaging
 import oslo_messaging.opts
 from oslo_config import cfg
 
-from models.errors import UserError
 from optimizer.config import mask_password
+from optimizer.models.errors import UserError
 
 _LOCK = threading.Lock()
 _TRANSPORTS: dict[tuple[str, str], oslo_messaging.Transport] = {}

@@ -16,9 +16,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from models.records import Host, Instance, ServerGroup
-from models.snapshot import ClusterSnapshot
 from optimizer.collectors.base import CollectorError
+from optimizer.models.records import Host, Instance, ServerGroup
+from optimizer.models.snapshot import ClusterSnapshot
 
 LOG = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from typing import Any
 
 from oslo_config import cfg
 
-from models.errors import UserError
 from optimizer.datasources.base import DATASOURCE_GROUP, check_aggregate
 from optimizer.datasources.options import read_section
+from optimizer.models.errors import UserError
 from optimizer.openstack.actuator import NovaActuator
 from optimizer.openstack.collector import MetricsOptions, OpenStackCollector
 

@@ -28,12 +28,18 @@ from dataclasses import dataclass, field, replace
 import networkx as nx
 import numpy as np
 
-from models.records import MEMORY
-from models.snapshot import ClusterSnapshot
+from optimizer.models.records import MEMORY
+from optimizer.models.snapshot import ClusterSnapshot
 from optimizer.planning.config import PlanInfeasible, PlannerConfig
 from optimizer.planning.graph import ActionGraph, action_duration
 from optimizer.planning.safety import Hops, anti_affinity_edges, capacity_edges, safe_sequence
-from strategies.solution import Action, ChangePowerState, ChangeServiceState, Migrate, Solution
+from optimizer.strategies.solution import (
+    Action,
+    ChangePowerState,
+    ChangeServiceState,
+    Migrate,
+    Solution,
+)
 
 _EPS = 1e-6
 MAX_DETOUR_ROUNDS = 20

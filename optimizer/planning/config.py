@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models.errors import UserError
+from optimizer.models.errors import UserError
 
 
 class PlanInfeasible(UserError):

@@ -2,7 +2,7 @@
 
 Node ids are stable integers: an action's position in the solution, then
 any action the planner added (the second hop of a detour) after them. Each
-node keeps its :class:`~strategies.solution.Action`, its sorted ``parents``
+node keeps its :class:`~optimizer.strategies.solution.Action`, its sorted ``parents``
 and its estimated ``duration_s``.
 """
 from __future__ import annotations
@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 import networkx as nx
 import numpy as np
 
-from models.errors import UserError
+from optimizer.models.errors import UserError
 from optimizer.planning.config import PlannerConfig
-from strategies.solution import (
+from optimizer.strategies.solution import (
     Action,
     ChangePowerState,
     ChangeServiceState,

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.records import RESOURCES
-from models.snapshot import ClusterSnapshot
+from optimizer.models.records import RESOURCES
+from optimizer.models.snapshot import ClusterSnapshot
 from optimizer.planning.config import PlanInfeasible
 
 _EPS = 1e-6

@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from strategies.solution import Migrate
+from optimizer.strategies.solution import Migrate
 
 if TYPE_CHECKING:
     from optimizer.planning.graph import ActionGraph

@@ -33,10 +33,10 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from models.errors import UserError
 from optimizer.db import list_audits, set_audit_state
 from optimizer.db.errors import ConcurrentUpdate
 from optimizer.db.schema import AuditRow
+from optimizer.models.errors import UserError
 from optimizer.scheduler.audit_worker import AuditWorker
 from optimizer.states import AuditState, AuditType, IllegalTransition
 

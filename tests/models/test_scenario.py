@@ -8,9 +8,13 @@ import sys
 
 import numpy as np
 import pytest
-
-from models.errors import ScenarioError
-from models.scenario import load_scenario, save_scenario, scenario_from_dict, scenario_to_dict
+from optimizer.models.errors import ScenarioError
+from optimizer.models.scenario import (
+    load_scenario,
+    save_scenario,
+    scenario_from_dict,
+    scenario_to_dict,
+)
 
 
 @pytest.fixture

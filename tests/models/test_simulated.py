@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from models.errors import UserError
-from models.scenario import scenario_to_dict
-from models.simulated import SimulationSpec, simulate_cluster
+from optimizer.models.errors import UserError
+from optimizer.models.scenario import scenario_to_dict
+from optimizer.models.simulated import SimulationSpec, simulate_cluster
 
 SPEC = SimulationSpec(hosts=24, fill=0.5, zones=2, hosts_per_rack=8, disabled_hosts=3,
                       stopped_instances=7, server_groups=8, series_length=6, seed=11)

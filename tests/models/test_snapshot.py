@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from optimizer.models.errors import ScenarioError
+from optimizer.models.scenario import load_scenario
 
-from models.errors import ScenarioError
-from models.scenario import load_scenario
 from tests.builders import ClusterBuilder
 
 

@@ -234,7 +234,7 @@ def test_strategy_show_unknown_is_one_line():
 def broken_plugin(monkeypatch):
     """Installed strategies: dummy, and one whose module does not import."""
     group = optimizer.plugins.STRATEGY_GROUP
-    fake = [EntryPoint("dummy", "strategies.dummy:strategy", group),
+    fake = [EntryPoint("dummy", "optimizer.strategies.dummy:strategy", group),
             EntryPoint("broken", "no_such_module_for_tests:strategy", group)]
     monkeypatch.setattr(optimizer.plugins, "entry_points",
                         lambda group=None: [e for e in fake if e.group == group])

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import pytest
+from optimizer.strategies.solution import Migrate, Nop, Solution
 
 from optimizer.demo import figures, replay, run_demo
 from optimizer.plugins import find_strategy
-from strategies.solution import Migrate, Nop, Solution
 from tests.builders import ClusterBuilder
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from models.simulated import SimulationSpec, simulate_cluster
-from strategies.base import Strategy
+from optimizer.models.simulated import SimulationSpec, simulate_cluster
+from optimizer.strategies.base import Strategy
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import pytest
+from optimizer.models.scenario import save_scenario
 
-from models.scenario import save_scenario
 from optimizer.collectors import CollectorError, open_collector
 from optimizer.config import load_config
 
@@ -32,7 +32,7 @@ def test_simulated_collector_creates_then_keeps_its_cloud(tmp_path, monkeypatch)
 
 
 def test_scenario_collector_reads_its_file(tmp_path, monkeypatch):
-    from models.simulated import SimulationSpec, simulate_cluster
+    from optimizer.models.simulated import SimulationSpec, simulate_cluster
 
     path = tmp_path / "s.json"
     save_scenario(simulate_cluster(SimulationSpec(hosts=4)), path)

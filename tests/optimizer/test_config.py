@@ -2,8 +2,8 @@
 from pathlib import Path
 
 import pytest
+from optimizer.models.errors import UserError
 
-from models.errors import UserError
 from optimizer.config import (
     ConfigError,
     effective_settings,

@@ -7,12 +7,10 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-
-from models.records import Host, Instance, ServerGroup
-from models.snapshot import ClusterSnapshot
-from optimizer.planner import ActionGraph, PlanInfeasible, PlannerConfig, plan
-from strategies.moves import disable_emptied
-from strategies.solution import (
+from optimizer.models.records import Host, Instance, ServerGroup
+from optimizer.models.snapshot import ClusterSnapshot
+from optimizer.strategies.moves import disable_emptied
+from optimizer.strategies.solution import (
     ChangePowerState,
     ChangeServiceState,
     Migrate,
@@ -20,6 +18,8 @@ from strategies.solution import (
     Sleep,
     Solution,
 )
+
+from optimizer.planner import ActionGraph, PlanInfeasible, PlannerConfig, plan
 from tests.builders import ClusterBuilder
 from tests.referee import referee
 

@@ -1,7 +1,7 @@
 """The audit, action plan and action life cycles."""
 import pytest
+from optimizer.models.errors import UserError
 
-from models.errors import UserError
 from optimizer.states import (
     TRANSITIONS,
     ActionPlanState,

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import pytest
+from optimizer.models.simulated import SimulationSpec, simulate_cluster
+from optimizer.strategies.basic_consolidation import strategy
+from optimizer.strategies.solution import ChangeServiceState
 
-from models.simulated import SimulationSpec, simulate_cluster
-from strategies.basic_consolidation import strategy
-from strategies.solution import ChangeServiceState
 from tests.builders import ClusterBuilder
 from tests.referee import referee
 

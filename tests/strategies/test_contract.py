@@ -11,10 +11,10 @@ import re
 
 import numpy as np
 import pytest
+from optimizer.models.simulated import SimulationSpec, simulate_cluster
+from optimizer.strategies.base import DOC_SECTIONS
 
-from models.simulated import SimulationSpec, simulate_cluster
 from optimizer.plugins import load_strategies
-from strategies.base import DOC_SECTIONS
 from tests.builders import ClusterBuilder
 from tests.referee import referee
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from optimizer.models.simulated import SimulationSpec, simulate_cluster
 
-from models.simulated import SimulationSpec, simulate_cluster
 from optimizer.plugins import load_strategies
 from tests.strategies.test_contract import params_for
 

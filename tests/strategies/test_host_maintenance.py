@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import pytest
+from optimizer.strategies.host_maintenance import strategy
+from optimizer.strategies.parameters import ParameterError
+from optimizer.strategies.solution import ChangeServiceState, Migrate
 
-from strategies.host_maintenance import strategy
-from strategies.parameters import ParameterError
-from strategies.solution import ChangeServiceState, Migrate
 from tests.builders import ClusterBuilder
 from tests.referee import referee
 

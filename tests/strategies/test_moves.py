@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from strategies.moves import (
+from optimizer.strategies.moves import (
     InfeasibleOrder,
     consolidation_indicators,
     disable_emptied,
     migration_type,
     order_moves,
 )
-from strategies.solution import Solution
+from optimizer.strategies.solution import Solution
+
 from tests.builders import ClusterBuilder
 from tests.referee import referee
 
@@ -97,9 +97,8 @@ def test_disable_emptied_and_indicators():
 def _tight_cluster(seed: int):
     """3-5 hosts nearly full, anti-affinity members, and a random final placement that fits."""
     import numpy as np
-
-    from models.records import Host, Instance, ServerGroup
-    from models.snapshot import ClusterSnapshot
+    from optimizer.models.records import Host, Instance, ServerGroup
+    from optimizer.models.snapshot import ClusterSnapshot
 
     rng = np.random.default_rng(seed)
     count = int(rng.integers(3, 6))
@@ -135,8 +134,9 @@ def _tight_cluster(seed: int):
 
 def test_order_moves_always_ends_on_tight_random_clusters():
     """A safe order or InfeasibleOrder, never an endless search (seed 1784 looped before)."""
-    from strategies.moves import InfeasibleOrder, order_moves
-    from strategies.solution import Solution
+    from optimizer.strategies.moves import InfeasibleOrder, order_moves
+    from optimizer.strategies.solution import Solution
+
     from tests.referee import referee
 
     for seed in [1784, *range(200)]:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from optimizer.models.simulated import SimulationSpec, simulate_cluster
+from optimizer.strategies.optimal_consolidation import strategy
 
-from models.simulated import SimulationSpec, simulate_cluster
-from strategies.optimal_consolidation import strategy
 from tests.builders import ClusterBuilder
 from tests.referee import referee
 
@@ -121,7 +121,7 @@ def test_empty_cluster_gives_an_empty_solution():
 
 
 def test_bad_parameters_are_reported_in_one_line():
-    from strategies.parameters import ParameterError
+    from optimizer.strategies.parameters import ParameterError
 
     with pytest.raises(ParameterError, match="cpu_sizing.*target_cpu_load|target_cpu_load"):
         strategy.run(ClusterBuilder().hosts(1).build(),

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import pytest
-
-from models.records import Host, Instance
-from models.snapshot import ClusterSnapshot
-from strategies.parameters import ParameterError
-from strategies.saving_energy import is_powered_off, strategy
-from strategies.solution import ChangePowerState, ChangeServiceState
+from optimizer.models.records import Host, Instance
+from optimizer.models.snapshot import ClusterSnapshot
+from optimizer.strategies.parameters import ParameterError
+from optimizer.strategies.saving_energy import is_powered_off, strategy
+from optimizer.strategies.solution import ChangePowerState, ChangeServiceState
 
 
 def host(name: str, vcpus: int = 10, memory_mb: int = 1000, zone: str = "az1",
@@ -134,8 +133,9 @@ def test_docstring_has_every_section():
 
 
 def test_after_an_evacuation_the_referee_accepts_the_plan():
-    from models.simulated import SimulationSpec, simulate_cluster
-    from strategies.zone_migration import strategy as zone_migration
+    from optimizer.models.simulated import SimulationSpec, simulate_cluster
+    from optimizer.strategies.zone_migration import strategy as zone_migration
+
     from tests.referee import referee
 
     cluster = simulate_cluster(SimulationSpec(hosts=30, fill=0.2, seed=4))

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from optimizer.models.simulated import SimulationSpec, simulate_cluster
+from optimizer.strategies.node_resource_consolidation import strategy as node_resource
+from optimizer.strategies.vm_workload_consolidation import strategy as workload
 
-from models.simulated import SimulationSpec, simulate_cluster
-from strategies.node_resource_consolidation import strategy as node_resource
-from strategies.vm_workload_consolidation import strategy as workload
 from tests.builders import ClusterBuilder
 from tests.referee import referee
 

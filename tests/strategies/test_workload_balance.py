@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from optimizer.strategies.base import DOC_SECTIONS
+from optimizer.strategies.parameters import ParameterError
+from optimizer.strategies.workload_balance import strategy
 
-from strategies.base import DOC_SECTIONS
-from strategies.parameters import ParameterError
-from strategies.workload_balance import strategy
 from tests.builders import ClusterBuilder
 from tests.referee import referee
 

@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from models.records import Host, Instance, ServerGroup
-from models.snapshot import ClusterSnapshot
-from strategies.parameters import ParameterError
-from strategies.solution import ChangeServiceState, Migrate
-from strategies.zone_migration import in_waves, strategy
+from optimizer.models.records import Host, Instance, ServerGroup
+from optimizer.models.snapshot import ClusterSnapshot
+from optimizer.strategies.parameters import ParameterError
+from optimizer.strategies.solution import ChangeServiceState, Migrate
+from optimizer.strategies.zone_migration import in_waves, strategy
 
 
 def host(name: str, zone: str = "az1", vcpus: int = 8, memory_mb: int = 8192,
@@ -183,7 +182,8 @@ def test_docstring_has_every_section():
 
 
 def test_simulated_zone_evacuation_passes_the_referee():
-    from models.simulated import SimulationSpec, simulate_cluster
+    from optimizer.models.simulated import SimulationSpec, simulate_cluster
+
     from tests.referee import referee
 
     snap = simulate_cluster(SimulationSpec(hosts=30, fill=0.4, server_groups=6,

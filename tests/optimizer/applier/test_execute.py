@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import pytest
+from optimizer.models.errors import UserError
 
-from models.errors import UserError
 from optimizer.applier import execute_plan, plan_progress
 from optimizer.db.errors import ConcurrentUpdate
 from tests.optimizer.applier.conftest import migrate, nop, plan_row, store_plan, stored_actions

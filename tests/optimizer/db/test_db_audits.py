@@ -2,8 +2,8 @@
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from optimizer.models.errors import UserError
 
-from models.errors import UserError
 from optimizer.db import (
     Page,
     create_audit,

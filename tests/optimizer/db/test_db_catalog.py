@@ -1,10 +1,11 @@
 """The goals and strategies tables follow the installed strategies."""
 from dataclasses import dataclass, replace
 
+from optimizer.strategies.base import GOALS, Strategy
+from optimizer.strategies.parameters import param
+from optimizer.strategies.solution import Solution
+
 from optimizer.db import list_goals, list_strategies, sync_strategies
-from strategies.base import GOALS, Strategy
-from strategies.parameters import param
-from strategies.solution import Solution
 
 
 @dataclass(frozen=True)

@@ -4,15 +4,15 @@ from __future__ import annotations
 import threading
 
 import pytest
+from optimizer.models.simulated import SimulationSpec, simulate_cluster
+from optimizer.strategies.base import Strategy
+from optimizer.strategies.dummy import DummyParameters
 
-from models.simulated import SimulationSpec, simulate_cluster
 from optimizer.db import create_audit, get_action_plan, get_audit, list_actions
 from optimizer.decision.engine import DecisionEngine
 from optimizer.planning import PlannerConfig
 from optimizer.plugins import load_strategies
 from optimizer.states import ActionPlanState, AuditState, AuditType
-from strategies.base import Strategy
-from strategies.dummy import DummyParameters
 
 SNAPSHOT = simulate_cluster(SimulationSpec(hosts=12, server_groups=3, seed=4))
 

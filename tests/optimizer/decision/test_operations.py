@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import pytest
+from optimizer.models.errors import UserError
+from optimizer.models.simulated import SimulationSpec, simulate_cluster
 
-from models.errors import UserError
-from models.simulated import SimulationSpec, simulate_cluster
 from optimizer import operations as ops
 from optimizer.context import Context
 from optimizer.db import get_action_plan, list_actions

@@ -1,9 +1,10 @@
 """Premises of a stored plan, and what a solution changes per host."""
 from __future__ import annotations
 
+from optimizer.strategies.solution import ChangeServiceState, Migrate, Solution
+
 from optimizer.decision.effects import host_changes
 from optimizer.decision.premises import broken_premises
-from strategies.solution import ChangeServiceState, Migrate, Solution
 from tests.builders import ClusterBuilder
 
 

@@ -5,9 +5,9 @@ import logging
 
 import oslo_messaging
 import pytest
+from optimizer.models.records import Host, Instance
+from optimizer.models.snapshot import ClusterSnapshot
 
-from models.records import Host, Instance
-from models.snapshot import ClusterSnapshot
 from optimizer.cloud.simulated import SimulatedCloud
 from optimizer.listener import LiveModel, parse
 from optimizer.listener.nova import instance_payload, service_payload

@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from optimizer.models.errors import UserError
 from sqlalchemy import func, select
 
-from models.errors import UserError
 from optimizer.db import get_audit, list_action_plans
 from optimizer.operations import new_audit
 from optimizer.scheduler import claims
