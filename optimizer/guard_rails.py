@@ -78,7 +78,9 @@ def breaches(rails: GuardRails, load: PlanLoad, now: datetime, source: str) -> l
         reasons.append(f"{load.migrations} migrations exceed the limit of "
                        f"{rails.max_migrations_per_plan} per plan ({source})")
     limit = rails.max_moved_memory_gb_per_hour
-    if limit and load.memory_gb + load.moved_last_hour_gb > limit:
+    # a plan that moves nothing adds nothing to the hour's budget, however spent it is
+    moves_memory = load.migrations > 0 and load.memory_gb > 0
+    if limit and moves_memory and load.memory_gb + load.moved_last_hour_gb > limit:
         reasons.append(f"moving {load.memory_gb:.1f} GB after {load.moved_last_hour_gb:.1f} GB "
                        f"in the last hour exceeds {limit:g} GB per hour ({source})")
     if rails.allowed_windows and not any(window_open(e, now, source)

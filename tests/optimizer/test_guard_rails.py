@@ -63,3 +63,16 @@ def test_a_bad_window_in_the_configuration_fails_at_load(tmp_path, monkeypatch):
     settings = load_config(str(config))
     assert settings.guard_rails.allowed_windows == ("* 0-5 * * *",)
     assert settings.guard_rails.automatic_execution is False
+
+
+def test_a_plan_that_moves_nothing_passes_a_spent_memory_budget():
+    """Regression: 0 migrations were held back as 'moving 0.0 GB ... exceeds'."""
+    spent = PlanLoad(migrations=0, memory_gb=0.0, moved_last_hour_gb=2000.0)
+    rails = GuardRails(max_moved_memory_gb_per_hour=1024, max_migrations_per_plan=1)
+    assert breaches(rails, spent, NIGHT, "x") == []
+    # the rails that do not count what moves still apply to an empty plan
+    assert breaches(GuardRails(automatic_execution=False), spent, NIGHT, "x")
+    assert breaches(GuardRails(allowed_windows=("* 8-17 * * *",)), spent, NIGHT, "x")
+    # one more gigabyte on a spent hour is still held back
+    one = PlanLoad(migrations=1, memory_gb=1.0, moved_last_hour_gb=2000.0)
+    assert breaches(rails, one, NIGHT, "x")
