@@ -10,7 +10,8 @@ for the whole service) and from the audit's template; both must agree.
 - ``max_moved_memory_gb_per_hour``: memory the plan moves, plus what
   migrations moved in the last hour, must stay under it.
 - ``allowed_windows``: cron expressions (UTC) of the minutes in which plans
-  may start by themselves, e.g. ``* 0-5 * * *`` for the small hours.
+  may start by themselves, e.g. ``* 0-5 * * *`` for the small hours; read
+  as crontab reads them (weekday 0 or 7 is Sunday, ``1-5`` Monday to Friday).
 """
 from __future__ import annotations
 
@@ -99,10 +100,10 @@ def window_open(expression: str, now: datetime, where: str = "guard rails") -> b
 
 
 def _trigger(expression: str, where: str):
-    from apscheduler.triggers.cron import CronTrigger
+    from optimizer.scheduler.cron import crontab_trigger
 
     try:
-        return CronTrigger.from_crontab(expression, timezone=UTC)
+        return crontab_trigger(expression, timezone=UTC)
     except ValueError as exc:
         raise GuardRailError(f"{where}: allowed window {expression!r} is not a cron expression "
                              f"(minute hour day month weekday): {exc}") from None

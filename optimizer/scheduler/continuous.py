@@ -2,7 +2,8 @@
 
 Jobs live in the service's database (``optimizer_scheduler_jobs``), so
 schedules survive restarts. An audit's ``interval`` is seconds ("600") or
-a crontab line ("*/10 * * * *"); its ``start_time`` and ``end_time`` bound
+a crontab line ("*/10 * * * *", read as crontab reads it: see
+:mod:`optimizer.scheduler.cron`); its ``start_time`` and ``end_time`` bound
 the schedule. A sync loop keeps jobs in line with audit states, whoever
 changed them: a PENDING audit is claimed (ONGOING) and scheduled, a
 SUSPENDED one's job paused, a resumed one's job resumed, a finished,
@@ -30,7 +31,6 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from optimizer.db import list_audits, set_audit_state
@@ -38,6 +38,7 @@ from optimizer.db.errors import ConcurrentUpdate
 from optimizer.db.schema import AuditRow
 from optimizer.models.errors import UserError
 from optimizer.scheduler.audit_worker import AuditWorker
+from optimizer.scheduler.cron import crontab_trigger
 from optimizer.states import AuditState, AuditType, IllegalTransition
 
 LOG = logging.getLogger(__name__)
@@ -62,13 +63,11 @@ def audit_trigger(interval: str | None, start: datetime | None = None,
         if seconds <= 0:
             raise UserError(f"audit interval {interval!r} must be a positive number of seconds")
         return IntervalTrigger(seconds=seconds, start_date=start, end_date=end, timezone=UTC)
-    fields = text.split()
-    if len(fields) != 5:
+    if len(text.split()) != 5:
         raise UserError(f"audit interval {interval!r} is neither seconds nor a crontab line "
                         "(minute hour day month day-of-week, e.g. '*/10 * * * *')")
     try:
-        return CronTrigger(minute=fields[0], hour=fields[1], day=fields[2], month=fields[3],
-                           day_of_week=fields[4], start_date=start, end_date=end, timezone=UTC)
+        return crontab_trigger(text, start=start, end=end, timezone=UTC)
     except ValueError as exc:
         raise UserError(f"audit interval {interval!r}: {exc}") from None
 
