@@ -5,12 +5,19 @@ in :class:`optimizer.models.snapshot.ClusterSnapshot` instead.
 """
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass, field
+from typing import Any
 
 RESOURCES = ("vcpus", "memory_mb", "disk_gb")
 VCPUS, MEMORY, DISK = 0, 1, 2
 DEFAULT_RATIOS = (4.0, 1.0, 1.0)
 RATIO_FIELDS = ("cpu_allocation_ratio", "ram_allocation_ratio", "disk_allocation_ratio")
+
+# The largest flavor believed: beyond any machine built (a notification or an API
+# answer above it is garbled, and its sizes would swamp every sum they enter).
+MAX_INSTANCE_SIZE = (65536.0, 64.0 * 1024 * 1024, 1024.0 * 1024)  # vcpus, MB (64 TiB), GB (1 PiB)
 
 HOST_STATES = ("up", "down")
 HOST_STATUSES = ("enabled", "disabled")
@@ -70,3 +77,17 @@ class ServerGroup:
     name: str
     policy: str
     members: tuple[str, ...] = field(default=())
+
+
+def instance_size_problem(sizes: tuple[Any, Any, Any]) -> str | None:
+    """What is wrong with an instance's (vcpus, memory_mb, disk_gb), or None.
+
+    Each must be a finite number from zero up to :data:`MAX_INSTANCE_SIZE`;
+    NaN, infinities, negative, absurd and non-numeric values are refused.
+    """
+    for name, value, limit in zip(RESOURCES, sizes, MAX_INSTANCE_SIZE, strict=True):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            return f"{name} must be a number, got {type(value).__name__} {value!r}"[:120]
+        if not math.isfinite(value) or not 0 <= value <= limit:
+            return f"{name} must be between 0 and {limit:.0f}, got {value!r}"
+    return None

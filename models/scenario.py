@@ -16,6 +16,7 @@ from optimizer.models.records import (
     GROUP_POLICIES,
     HOST_STATES,
     HOST_STATUSES,
+    MAX_INSTANCE_SIZE,
     RATIO_FIELDS,
     RESOURCES,
     Host,
@@ -210,6 +211,10 @@ def _instance(item: Any, k: int) -> Instance:
         raise ScenarioError(
             f"{label}: field 'cpu_util_series' must be a list of numbers between 0 and 1")
     cpu_default = sum(series) / len(series) if series else 0.0
+    for field, limit in zip(RESOURCES, MAX_INSTANCE_SIZE, strict=True):
+        if _size(item, field, label) > limit:  # finite, but larger than any machine
+            raise ScenarioError(f"{label}: field {field!r} must be at most {limit:.0f}, "
+                                f"got {item[field]!r}")
     return Instance(
         uuid=uuid,
         name=_text(item, "name", label),

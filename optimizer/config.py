@@ -78,6 +78,9 @@ def _options() -> dict[str | None, list[cfg.Opt]]:
                        help="Topic Nova's versioned notifications arrive on."),
             cfg.FloatOpt("resync_interval_s", default=600.0, min=1.0,
                          help="Seconds between full collections that replace the live model."),
+            cfg.FloatOpt("max_clock_skew_s", default=300.0, min=0.0,
+                         help="How far ahead of this host's clock a notification may be "
+                              "stamped; later ones are refused."),
         ],
         "scheduler": [
             cfg.BoolOpt("enabled", default=True,
@@ -340,6 +343,7 @@ class ServiceSettings:
     misfire_grace_s: int = 60
     decision_engine_topic: str = "optimizer-decision-engine"
     applier_topic: str = "optimizer-applier"
+    max_clock_skew_s: float = 300.0
 
 
 @dataclass(frozen=True)
@@ -417,7 +421,7 @@ def settings_from(conf: OptimizerConf) -> Settings:
             conf.listener.enabled, conf.listener.topic, conf.listener.resync_interval_s,
             conf.scheduler.enabled, conf.scheduler.sync_interval_s,
             conf.scheduler.misfire_grace_s, conf.service.decision_engine_topic,
-            conf.service.applier_topic),
+            conf.service.applier_topic, conf.listener.max_clock_skew_s),
         applier=ApplierSettings(**{o.name: conf.applier[o.name] for o in _options()["applier"]}),
         guard_rails=GuardRailSettings(
             conf.guard_rails.automatic_execution, conf.guard_rails.max_migrations_per_plan,

@@ -188,7 +188,7 @@ def _add_decision_engine(service: Service) -> None:
     source = open_collector(service.settings)
     first = source.collect()
     if s.listener_enabled:
-        service.model = LiveModel(first)
+        service.model = LiveModel(first, max_clock_skew_s=s.max_clock_skew_s)
         ctx._collector = service.model  # audits read the live model
         service.listener = NovaListener(
             service.model, service.settings.transport_url, service.topics.nova,

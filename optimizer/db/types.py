@@ -1,15 +1,59 @@
 """Column types that behave the same on SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import logging
+import math
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import JSON, DateTime
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 
-# JSONB on PostgreSQL (indexable, compact), JSON text on SQLite.
-JSONDocument = JSON().with_variant(JSONB(), "postgresql")
+LOG = logging.getLogger(__name__)
+
+
+class FiniteJSON(TypeDecorator):
+    """A JSON document that never holds NaN or an infinity: each is stored as null.
+
+    JSON has no such numbers. Python writes them as bare ``NaN`` tokens that
+    PostgreSQL refuses (``invalid input syntax for type json``), failing the
+    whole write; null is what they mean and every reader accepts it.
+    """
+
+    impl = JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        # JSONB on PostgreSQL (indexable, compact), JSON text on SQLite
+        return dialect.type_descriptor(JSONB() if dialect.name == "postgresql" else JSON())
+
+    def process_bind_param(self, value: Any, dialect) -> Any:
+        cleaned, changed = _finite(value)
+        if changed:
+            LOG.warning("a stored JSON document held NaN or infinite numbers; stored as null")
+        return cleaned
+
+
+def _finite(value: Any) -> tuple[Any, bool]:
+    """``value`` with non-finite floats replaced by None, and whether any was."""
+    if isinstance(value, float):
+        return (value, False) if math.isfinite(value) else (None, True)
+    if isinstance(value, dict):
+        items = [(k, *_finite(v)) for k, v in value.items()]
+        if any(changed for _, _, changed in items):
+            return {k: v for k, v, _ in items}, True
+        return value, False
+    if isinstance(value, list | tuple):
+        items = [_finite(v) for v in value]
+        if any(changed for _, changed in items):
+            return [v for v, _ in items], True
+        return value, False
+    return value, False
+
+
+JSONDocument = FiniteJSON()
 
 UUID_LENGTH = 36
 

@@ -6,7 +6,14 @@ few microseconds per event, not a snapshot rebuild. Each instance and host
 remembers the time of the last event applied to it; an older event (or one
 older than the last full resync) arrived out of order and is skipped with
 a log line, as is one that cannot apply (an unknown host, a new instance
-without a flavor).
+without a flavor) and one with a field of the wrong kind. Each event is
+judged on its own: a bad one never costs the others of its batch.
+
+An event stamped more than ``max_clock_skew_s`` after the model's clock
+(a sender whose clock runs ahead, a garbled time) is refused, not clamped:
+accepted, it would make every true event about its instance or host look
+out of order until the sender's time came. What it said reaches the model
+with the next resync.
 
 A :class:`LiveModel` is a collector (``name``, ``collect()``), so the
 decision engine can audit on it directly.
@@ -16,16 +23,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from optimizer.listener.nova import InstanceEvent, ServiceEvent
+from optimizer.listener.nova import InstanceEvent, ServiceEvent, event_problem
 from optimizer.models.snapshot import ClusterSnapshot
 
 LOG = logging.getLogger(__name__)
 Event = InstanceEvent | ServiceEvent
+# Senders' clocks may run ahead of ours by this much (NTP keeps them far closer).
+DEFAULT_MAX_CLOCK_SKEW_S = 300.0
 
 
 @dataclass
@@ -48,11 +57,17 @@ class LiveModel:
 
     name = "live"
 
-    def __init__(self, snapshot: ClusterSnapshot, taken_at: float | None = None):
+    def __init__(self, snapshot: ClusterSnapshot, taken_at: float | None = None, *,
+                 max_clock_skew_s: float = DEFAULT_MAX_CLOCK_SKEW_S,
+                 clock: Callable[[], float] = time.time):
+        if not max_clock_skew_s >= 0:
+            raise ValueError(f"max_clock_skew_s must be zero or more, got {max_clock_skew_s!r}")
         self._lock = threading.Lock()
         self._pending: list[Event] = []
         self.counts = ApplyCounts()
-        self._reset(snapshot, time.time() if taken_at is None else taken_at)
+        self.max_clock_skew_s = max_clock_skew_s
+        self._clock = clock
+        self._reset(snapshot, clock() if taken_at is None else taken_at)
 
     def _reset(self, snapshot: ClusterSnapshot, taken_at: float) -> None:
         self._snapshot = snapshot
@@ -97,25 +112,43 @@ class LiveModel:
             events, self._pending = self._pending, []
             if not events:
                 return 0
+            events = [e for e in events if self._well_formed(e)]
             events.sort(key=lambda e: e.timestamp)
             batch = _Batch(self._snapshot)
+            latest = self._clock() + self.max_clock_skew_s
             applied = 0
             for event in events:
-                applied += self._apply(batch, event)
+                applied += self._apply(batch, event, latest)
             self._snapshot = batch.build()
             self.counts.applied += applied
             self.counts.batches += 1
             return applied
 
-    def _apply(self, batch: _Batch, event: Event) -> int:
+    def _well_formed(self, event: Event) -> bool:
+        problem = (event_problem(event) if isinstance(event, InstanceEvent | ServiceEvent)
+                   else f"not an event: {type(event).__name__}")
+        if problem:
+            self.counts.skip("malformed", "%s: %s", _describe(event), problem)
+        return not problem
+
+    def _apply(self, batch: _Batch, event: Event, latest: float) -> int:
         key = event.uuid if isinstance(event, InstanceEvent) else f"host:{event.host}"
+        if event.timestamp > latest:
+            self.counts.skip("from the future", "%s at %.6f is more than %gs ahead of this "
+                             "clock (%.6f)", key, event.timestamp, self.max_clock_skew_s,
+                             latest - self.max_clock_skew_s)
+            return 0
         last = self._seen.get(key, self._floor)
         if event.timestamp < last:
             self.counts.skip("out of order", "%s at %.6f is older than the state applied "
                              "(%.6f)", key, event.timestamp, last)
             return 0
-        problem = (batch.instance(event) if isinstance(event, InstanceEvent)
-                   else batch.service(event))
+        try:
+            problem = (batch.instance(event) if isinstance(event, InstanceEvent)
+                       else batch.service(event))
+        except Exception as exc:  # whatever slips past the checks costs this event only
+            LOG.exception("notification skipped (cannot apply): %s", key)
+            problem = f"{type(exc).__name__}: {exc}"
         if problem:
             self.counts.skip("cannot apply", "%s: %s", key, problem)
             return 0
@@ -236,6 +269,14 @@ class _Batch:
             f[key] = [f[key][i] for i in index] + [a[k] for _, a in add]
         f["inst_uuids"] = [f["inst_uuids"][i] for i in index] + [u for u, _ in add]
         return f
+
+
+def _describe(event: object) -> str:
+    for key in ("uuid", "host"):
+        value = getattr(event, key, None)
+        if isinstance(value, str):
+            return f"{type(event).__name__} {value}"
+    return type(event).__name__
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:

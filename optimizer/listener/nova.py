@@ -15,13 +15,14 @@ Anything else is unknown; a payload missing what its type needs is
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from optimizer.models.errors import UserError
-from optimizer.models.records import INSTANCE_STATES
+from optimizer.models.records import INSTANCE_STATES, instance_size_problem
 
 INSTANCE_CHANGES = frozenset({
     "instance.create.end", "instance.update", "instance.live_migration_post.end",
@@ -75,28 +76,69 @@ class ServiceEvent:
 
 def parse(event_type: str, payload: Any,
           metadata: Mapping[str, Any] | None) -> InstanceEvent | ServiceEvent:
-    """The event a notification carries; raises for unknown or malformed ones."""
+    """The event a notification carries; raises for unknown or malformed ones.
+
+    Every field is checked, so the message of a :class:`MalformedNotification`
+    names the notification, the field and the value.
+    """
     if event_type not in INSTANCE_CHANGES | INSTANCE_REMOVALS | SERVICE_CHANGES:
         raise UnknownNotification(f"{event_type}: not a notification the model follows")
     data = _data(event_type, payload)
     timestamp = _timestamp(event_type, metadata)
     if event_type in SERVICE_CHANGES:
         host = _text(event_type, data, "host")
-        return ServiceEvent(host, timestamp, enabled=not data.get("disabled", False),
-                            up=not data.get("forced_down", False),
-                            reason=data.get("disabled_reason"))
+        where = f"{event_type} for host {host}"
+        return ServiceEvent(host, timestamp,
+                            enabled=not _flag(where, data, "disabled"),
+                            up=not _flag(where, data, "forced_down"),
+                            reason=_optional_text(where, data, "disabled_reason"))
     uuid = _text(event_type, data, "uuid")
     if event_type in INSTANCE_REMOVALS:
         return InstanceEvent(uuid, timestamp, removed=True)
-    state = data.get("state")
+    where = f"{event_type} for {uuid}"
+    state = _optional_text(where, data, "state")
     if state is not None:
         state = STATE_NAMES.get(state, state)
         if state not in INSTANCE_STATES:
-            raise MalformedNotification(f"{event_type} for {uuid}: unknown state {state!r}")
-    host = None if event_type in HOST_NOT_LOCATION else data.get("host") or None
+            raise MalformedNotification(f"{where}: unknown state {state!r}")
+    host = _optional_text(where, data, "host")
+    if event_type in HOST_NOT_LOCATION:
+        host = None
     return InstanceEvent(uuid, timestamp, host=host, state=state,
-                         flavor=_flavor(event_type, uuid, data.get("flavor")),
-                         name=data.get("display_name"))
+                         flavor=_flavor(where, data.get("flavor")),
+                         name=_optional_text(where, data, "display_name"))
+
+
+def event_problem(event: InstanceEvent | ServiceEvent) -> str | None:
+    """What makes an event unfit to apply (a field of the wrong kind), or None.
+
+    :func:`parse` never makes such an event; this guards events handed to
+    the model by other code.
+    """
+    if not isinstance(event.timestamp, int | float) or not math.isfinite(event.timestamp):
+        return f"timestamp must be a finite number, got {_show(event.timestamp)}"
+    texts = (("uuid", "host", "state", "name") if isinstance(event, InstanceEvent)
+             else ("host", "reason"))
+    for key in texts:
+        value = getattr(event, key)
+        if value is not None and not isinstance(value, str):
+            return f"field {key!r} must be a string, got {_show(value)}"
+    if isinstance(event, ServiceEvent):
+        for key in ("enabled", "up"):
+            if not isinstance(getattr(event, key), bool):
+                return f"field {key!r} must be true or false, got {_show(getattr(event, key))}"
+        return None
+    if event.flavor is not None:
+        if not isinstance(event.flavor, tuple) or len(event.flavor) != 3:
+            return f"flavor must be (vcpus, memory_mb, disk_gb), got {_show(event.flavor)}"
+        problem = instance_size_problem(event.flavor)
+        if problem:
+            return f"flavor {problem}"
+    return None
+
+
+def _show(value: Any) -> str:
+    return f"{type(value).__name__} {value!r}"[:100]
 
 
 def _data(event_type: str, payload: Any) -> Mapping[str, Any]:
@@ -109,24 +151,48 @@ def _data(event_type: str, payload: Any) -> Mapping[str, Any]:
 def _text(event_type: str, data: Mapping[str, Any], key: str) -> str:
     value = data.get(key)
     if not isinstance(value, str) or not value:
-        raise MalformedNotification(f"{event_type}: payload field {key!r} is missing or empty")
+        what = "missing or empty" if not value else f"not a string: {_show(value)}"
+        raise MalformedNotification(f"{event_type}: payload field {key!r} is {what}")
     return value
 
 
-def _flavor(event_type: str, uuid: str, flavor: Any) -> tuple[float, float, float] | None:
+def _optional_text(where: str, data: Mapping[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise MalformedNotification(f"{where}: payload field {key!r} must be a string, "
+                                    f"got {_show(value)}")
+    return value
+
+
+def _flag(where: str, data: Mapping[str, Any], key: str) -> bool:
+    value = data.get(key, False)
+    if not isinstance(value, bool):
+        raise MalformedNotification(f"{where}: payload field {key!r} must be true or false, "
+                                    f"got {_show(value)}")
+    return value
+
+
+def _flavor(where: str, flavor: Any) -> tuple[float, float, float] | None:
     if flavor is None:
         return None
     data = flavor.get("nova_object.data") if isinstance(flavor, Mapping) else None
-    try:
-        return (float(data["vcpus"]), float(data["memory_mb"]), float(data["root_gb"]))
-    except (TypeError, KeyError, ValueError):
-        raise MalformedNotification(
-            f"{event_type} for {uuid}: flavor needs vcpus, memory_mb and root_gb") from None
+    if not isinstance(data, Mapping) or not {"vcpus", "memory_mb", "root_gb"} <= data.keys():
+        raise MalformedNotification(f"{where}: flavor needs vcpus, memory_mb and root_gb")
+    sizes = (data["vcpus"], data["memory_mb"], data["root_gb"])
+    problem = instance_size_problem(sizes)
+    if problem:  # NaN or absurd sizes would poison every sum and stored document after
+        raise MalformedNotification(f"{where}: flavor {problem.replace('disk_gb', 'root_gb')}")
+    return tuple(float(v) for v in sizes)
 
 
 def _timestamp(event_type: str, metadata: Mapping[str, Any] | None) -> float:
     raw = (metadata or {}).get("timestamp")
-    if isinstance(raw, int | float):
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        if not math.isfinite(raw):
+            raise MalformedNotification(f"{event_type}: metadata timestamp {raw!r} is not a "
+                                        "time")
         return float(raw)
     try:
         moment = datetime.fromisoformat(str(raw))

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from optimizer.collectors.base import CollectorError
-from optimizer.models.records import Host, Instance, ServerGroup
+from optimizer.models.records import Host, Instance, ServerGroup, instance_size_problem
 from optimizer.models.snapshot import ClusterSnapshot
 
 LOG = logging.getLogger(__name__)
@@ -122,10 +122,18 @@ class OpenStackCollector:
             if flavor is None or flavor.vcpus is None:
                 report.skipped_servers.append(f"{server.id}: flavor not embedded")
                 continue
-            disk = (flavor.disk or 0) + (flavor.ephemeral or 0) + (flavor.swap or 0) / 1024
+            try:
+                sizes = (float(flavor.vcpus), float(flavor.ram or 0), float(
+                    (flavor.disk or 0) + (flavor.ephemeral or 0) + (flavor.swap or 0) / 1024))
+            except (TypeError, ValueError):
+                sizes = (flavor.vcpus, flavor.ram, flavor.disk)
+            problem = instance_size_problem(sizes)
+            if problem:  # a NaN or absurd flavor would poison every audit after it
+                report.skipped_servers.append(f"{server.id}: flavor {problem}")
+                continue
             instances.append(Instance(
-                uuid=server.id, host=host, vcpus=float(flavor.vcpus),
-                memory_mb=float(flavor.ram), disk_gb=float(disk), name=server.name,
+                uuid=server.id, host=host, vcpus=sizes[0],
+                memory_mb=sizes[1], disk_gb=sizes[2], name=server.name,
                 state=NOVA_STATES.get(server.status, "active"),
                 cpu_util=0.0, memory_util=1.0))
         return instances

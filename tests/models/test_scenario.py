@@ -102,6 +102,8 @@ _DELETE = object()
     ("hosts", 1, "disk_gb", -5, r"host 'h2': field 'disk_gb' .* non-negative .* got -5"),
     ("hosts", 0, "state", "sleepy", r"host 'h1': field 'state' .* got 'sleepy'"),
     ("instances", 2, "vcpus", -1, r"instance 'c': field 'vcpus' .* got -1"),
+    ("instances", 2, "memory_mb", 1e300,
+     r"instance 'c': field 'memory_mb' must be at most 67108864, got 1e\+300"),
     ("instances", 0, "cpu_util", 1.5, r"instance 'a': field 'cpu_util' .* got 1\.5"),
     ("instances", 1, "host", "h9", r"instance b: field 'host' names unknown host 'h9'"),
     ("instances", 1, "server_group", "cache",

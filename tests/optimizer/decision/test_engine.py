@@ -134,3 +134,33 @@ def test_two_audits_run_at_the_same_time(db):
     for t in threads:
         t.join()
     assert all(outcomes[u].state == AuditState.SUCCEEDED for u in uuids)
+
+
+def test_a_nan_indicator_is_stored_as_null_on_every_backend(db):
+    """Regression: a NaN reaching global_efficacy failed the audit on PostgreSQL
+    ('invalid input syntax for type json')."""
+    from optimizer.strategies.solution import Indicator, Solution
+
+    def odd(snapshot, params):
+        """Reports an indicator it could not compute.
+
+        Optimizes:
+            x
+        Metrics:
+            x
+        Parameters:
+            x
+        Limits:
+            x
+        """
+        return Solution("odd", "server_consolidation", indicators=(
+            Indicator("cpu_load_stdev_after", float("nan"), "", "spread"),
+            Indicator("released_compute_nodes_count", 0.0, "", "released")))
+
+    uuid = new_audit(db, strategy="odd")
+    outcome = engine(db, {"odd": Strategy("odd", "server_consolidation", DummyParameters,
+                                          odd)}).run_audit(uuid)
+    assert outcome.state == AuditState.SUCCEEDED, outcome.message
+    with db.session() as session:
+        plan = get_action_plan(session, outcome.action_plan_uuid)
+        assert [e["value"] for e in plan.global_efficacy] == [None, 0.0]

@@ -108,6 +108,19 @@ def test_servers_map_state_size_and_metrics_and_missing_data_is_reported():
     assert report.skipped_hosts == ["c3: no nova-compute service"]
 
 
+def test_servers_with_impossible_flavors_are_skipped_and_reported():
+    """A NaN, negative or absurd flavor never reaches the model (it failed every audit)."""
+    source = collector([server("ok"), server("nan", vcpus=float("nan")),
+                        server("neg", ram=-1), server("huge", disk=1e300),
+                        server("text", ram="lots")])
+    assert source.collect().inst_uuids == ("ok",)
+    assert source.last_report.skipped_servers == [
+        "nan: flavor vcpus must be between 0 and 65536, got nan",
+        "neg: flavor memory_mb must be between 0 and 67108864, got -1.0",
+        "huge: flavor disk_gb must be between 0 and 1048576, got 1e+300",
+        "text: flavor memory_mb must be a number, got str 'lots'"]
+
+
 def test_server_groups_keep_known_members_and_map_soft_policies():
     groups = [NS(id="g1", policy="soft-anti-affinity", policies=None, member_ids=["a", "b", "x"]),
               NS(id="g2", policy=None, policies=["affinity"], member_ids=["x"])]
