@@ -87,7 +87,8 @@ class DecisionEngine:
             strategy = self._strategy(strategy_name, goal)
             solution = strategy.run(snapshot, parameters)
         else:
-            strategy, solution, comparison = choose(snapshot, goal, dict(self.strategies))
+            strategy, solution, comparison = choose(snapshot, goal, dict(self.strategies),
+                                                   self.planner)
         seconds["strategy"] = time.perf_counter() - clock
         _check_pinned(snapshot, solution, strategy.name)
 
