@@ -79,12 +79,19 @@ class ServerGroup:
     members: tuple[str, ...] = field(default=())
 
 
+_PLAIN_NUMBERS = frozenset({int, float})
+
+
 def instance_size_problem(sizes: tuple[Any, Any, Any]) -> str | None:
     """What is wrong with an instance's (vcpus, memory_mb, disk_gb), or None.
 
     Each must be a finite number from zero up to :data:`MAX_INSTANCE_SIZE`;
     NaN, infinities, negative, absurd and non-numeric values are refused.
     """
+    kinds = {type(v) for v in sizes}
+    if kinds <= _PLAIN_NUMBERS and all(0 <= v <= limit for v, limit  # NaN fails both
+                                       in zip(sizes, MAX_INSTANCE_SIZE, strict=True)):
+        return None  # the common case, checked in one pass
     for name, value, limit in zip(RESOURCES, sizes, MAX_INSTANCE_SIZE, strict=True):
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             return f"{name} must be a number, got {type(value).__name__} {value!r}"[:120]

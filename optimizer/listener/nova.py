@@ -115,6 +115,8 @@ def event_problem(event: InstanceEvent | ServiceEvent) -> str | None:
     :func:`parse` never makes such an event; this guards events handed to
     the model by other code.
     """
+    if type(event) is InstanceEvent and _plain(event):
+        return None  # what parse makes: checked in one pass
     if not isinstance(event.timestamp, int | float) or not math.isfinite(event.timestamp):
         return f"timestamp must be a finite number, got {_show(event.timestamp)}"
     texts = (("uuid", "host", "state", "name") if isinstance(event, InstanceEvent)
@@ -135,6 +137,18 @@ def event_problem(event: InstanceEvent | ServiceEvent) -> str | None:
         if problem:
             return f"flavor {problem}"
     return None
+
+
+def _plain(event: InstanceEvent) -> bool:
+    """An instance event whose fields are all of the kinds they should be."""
+    flavor = event.flavor
+    return (type(event.uuid) is str and type(event.timestamp) is float
+            and math.isfinite(event.timestamp)
+            and (event.host is None or type(event.host) is str)
+            and (event.state is None or type(event.state) is str)
+            and (event.name is None or type(event.name) is str)
+            and (flavor is None or (type(flavor) is tuple and len(flavor) == 3
+                                    and instance_size_problem(flavor) is None)))
 
 
 def _show(value: Any) -> str:
