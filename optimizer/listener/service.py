@@ -2,8 +2,9 @@
 
 A batch notification listener hands the endpoint up to ``batch_size``
 messages at a time; each is parsed, the good ones queued on the model and
-applied as one batch. An unknown, malformed or out-of-order notification
-is logged and skipped — the listener never stops for one. A resync thread
+applied as one batch. An unknown, malformed, out-of-order or future-dated
+notification is logged and skipped — alone: the rest of its batch applies,
+and the listener never stops for one. A resync thread
 replaces the model by a full collection every ``resync_interval_s``.
 """
 from __future__ import annotations

@@ -217,6 +217,16 @@ class ContinuousAudits:
             self._wake.clear()
 
 
+# Cron lines stored before weekdays were read as crontab reads them ran a day
+# late; naming the rules in the job's name remakes those jobs once.
+CRON_RULES = "crontab weekdays"
+
+
 def _job_name(audit: AuditRow) -> str:
     # the schedule is remade when any of these change
-    return f"audit {audit.uuid} every {audit.interval} from {audit.start_time} to {audit.end_time}"
+    name = f"audit {audit.uuid} every {audit.interval} from {audit.start_time} to {audit.end_time}"
+    try:
+        float(audit.interval or "")
+    except ValueError:
+        return f"{name} ({CRON_RULES})"
+    return name

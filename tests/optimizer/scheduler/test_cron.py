@@ -91,3 +91,16 @@ def test_bad_weekdays_are_named_by_the_rails_and_the_audits():
         GuardRails.from_mapping({"allowed_windows": ["* * * * 8"]}, where="template t")
     with pytest.raises(UserError, match=r"audit interval '0 \* \* \* fri-mon'.*backwards"):
         audit_trigger("0 * * * fri-mon")
+
+
+def test_jobs_stored_with_the_old_weekday_rules_are_remade():
+    """A cron job pickled before the fix (named without the rules) no longer matches."""
+    from types import SimpleNamespace
+
+    from optimizer.scheduler.continuous import _job_name
+
+    cron = SimpleNamespace(uuid="u", interval="0 12 * * 1-5", start_time=None, end_time=None)
+    old_name = "audit u every 0 12 * * 1-5 from None to None"
+    assert _job_name(cron) != old_name
+    every = SimpleNamespace(uuid="u", interval="600", start_time=None, end_time=None)
+    assert _job_name(every) == "audit u every 600 from None to None"  # interval jobs stay
