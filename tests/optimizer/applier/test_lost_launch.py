@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import update
 
 from optimizer.applier import recover
@@ -11,6 +12,7 @@ from optimizer.db.schema import ActionPlanRow
 from optimizer.db.types import utcnow
 from optimizer.services import build_service
 from tests.optimizer.applier.conftest import make_context, migrate, nop, plan_row, store_plan
+from tests.optimizer.db.conftest import SchemaFactory, _require_postgres
 from tests.optimizer.messaging.support import service_settings, unique_topics, wait_for
 
 
@@ -35,8 +37,20 @@ def test_recover_runs_a_forgotten_pending_plan_and_nothing_else(ctx, cloud):
     assert plan_row(ctx, waiting).state == "RECOMMENDED"
 
 
-def test_several_appliers_recovering_run_a_forgotten_plan_once(tmp_path, cloud):
-    contexts = [make_context(tmp_path) for _ in range(3)]
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """A SQLite file, or a fresh PostgreSQL schema of this test's own."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'optimizer.db'}"
+        return
+    _require_postgres()
+    schemas = SchemaFactory("lost_launch")
+    yield schemas.url()
+    schemas.drop_all()
+
+
+def test_several_appliers_recovering_run_a_forgotten_plan_once(tmp_path, cloud, database_url):
+    contexts = [make_context(tmp_path, database_url) for _ in range(3)]
     try:
         uuid = store_plan(contexts[0], [migrate("h1-v0", "h1", "h2"), nop(parents=[0])])
         started_long_ago(contexts[0], uuid)
