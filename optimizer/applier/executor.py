@@ -162,8 +162,9 @@ class Executor:
                 break
             if not progressed:
                 self.sleep(self._idle_wait())
-        if self.releasing:
+        if self.releasing and self.counts[_X.PENDING] + self.counts[_X.ONGOING]:
             return self._release(plan_uuid, self.clock() - began)
+        # (interrupted when nothing was left to do: the plan simply ends)
         self._close_remaining()
         self.journal.commit(self._take_dirty())
         return self._finish(plan_uuid, self.clock() - began)
