@@ -80,3 +80,15 @@ def test_an_applier_service_runs_a_plan_whose_launch_was_lost(tmp_path):
         wait_for(lambda: plan_row(ctx, uuid).state == "SUCCEEDED", what="recovered plan")
     finally:
         service.stop()
+
+
+def test_a_late_launch_request_for_a_recovered_plan_is_skipped_quietly(ctx, caplog):
+    from optimizer.messaging.rpc import ApplierEndpoint
+
+    uuid = store_plan(ctx, [nop()])
+    started_long_ago(ctx, uuid)
+    recover(ctx)  # recovery ran it before the request came
+    with caplog.at_level("INFO"):
+        assert ApplierEndpoint(ctx).launch_plan({}, uuid) == "skipped"
+    assert "Traceback" not in caplog.text and "only a PENDING plan" in caplog.text
+    assert plan_row(ctx, uuid).state == "SUCCEEDED"
