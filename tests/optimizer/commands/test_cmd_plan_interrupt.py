@@ -73,7 +73,7 @@ def command(*args: str):
 
 
 def test_ctrl_c_pauses_the_plan_and_start_goes_on_to_the_end(optimizer, database):
-    uuid = sleeps_plan(optimizer, [(1.0, []), (1.0, []), (0.2, [0, 1]), (0.2, [2])])
+    uuid = sleeps_plan(optimizer, [(2.5, []), (2.5, []), (0.2, [0, 1]), (0.2, [2])])
     with command("actionplan", "start", uuid) as process:
         wait_until(lambda: [s for s, _ in plan_and_actions(database, uuid)[2]].count(
             "ONGOING") == 2, what="both first sleeps running")
@@ -96,7 +96,7 @@ def test_ctrl_c_pauses_the_plan_and_start_goes_on_to_the_end(optimizer, database
 
 
 def test_a_second_ctrl_c_stops_at_once_and_start_finishes(optimizer, database):
-    uuid = sleeps_plan(optimizer, [(6.0, []), (0.1, [0])])
+    uuid = sleeps_plan(optimizer, [(8.0, []), (0.1, [0])])
     with command("actionplan", "start", uuid) as process:
         wait_until(lambda: plan_and_actions(database, uuid)[2][0][0] == "ONGOING",
                    what="the sleep running")
