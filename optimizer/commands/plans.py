@@ -109,9 +109,9 @@ def start(uuid: str, no_wait: bool, output_format: str) -> None:
 @click.argument("uuid")
 @format_option
 def execute(uuid: str, output_format: str) -> None:
-    """Run a started plan here as its applier, without approving anything.
+    """Run a started plan here, or take over one whose applier is gone.
 
-    Runs a PENDING plan, or takes over a running one (ONGOING, PAUSED or
+    Approves nothing: runs a PENDING plan, or takes over a running one (ONGOING, PAUSED or
     CANCELLING) whose applier is gone or silent; a PAUSED one then waits for
     `resume`. This is what `start --no-wait` launches in the background.
     """
@@ -164,8 +164,12 @@ def resume(uuid: str) -> None:
                    "(0: do not wait).")
 @format_option
 def cancel(uuid: str, timeout_s: float, output_format: str) -> None:
-    """Cancel a plan: at once if nothing runs, else the applier aborts the running actions
-    it can abort, cancels the rest, and the counts are printed."""
+    """Cancel a plan, aborting its running actions where possible.
+
+    A plan not yet running is cancelled at once. For a running one, its
+    applier aborts the in-flight actions that can be aborted and cancels the
+    rest; the command waits for that (--timeout) and prints the counts.
+    """
     with opened_context() as ctx:
         view = plan_view(operations.cancel_action_plan(ctx, uuid))
         outcome = cancel_outcome(ctx, uuid, view, timeout_s)
