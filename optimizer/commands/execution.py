@@ -3,9 +3,13 @@
 The applier (``optimizer.applier``) does the work; this module only starts
 it and shows its progress: a rich progress bar of actions done, running and
 failed and the memory moved so far, drawn on stderr so stdout keeps the
-final result. A detached run is a new session running the hidden command
+final result. A detached run is a new session running the command
 ``optimizer actionplan execute UUID``, logging to a file under the user's
 data folder, so closing the terminal does not stop it.
+
+Ctrl-C while a plan runs here pauses it and gives it up (see :func:`run_plan`);
+``start`` then goes on with it, as with any started plan whose applier is gone.
+``watch`` and ``cancel`` stop waiting when no applier runs the plan any more.
 """
 from __future__ import annotations
 
