@@ -9,7 +9,9 @@ Roles:
   schedules, keeps a live model from Nova notifications, takes over the
   audits of dead engines;
 * ``applier``: consumes the applier topic and periodically recovers plans
-  left ONGOING by a dead applier.
+  left ONGOING by a dead applier, and runs plans started (PENDING) whose
+  launch request was lost; a recovered plan runs on a thread of its own, so
+  heartbeats go on meanwhile.
 
 Every role records a heartbeat, emits notifications of the rows it changes,
 and stops gracefully on SIGTERM or SIGINT: servers stop taking messages,
@@ -69,6 +71,7 @@ class Service:
     _stopped: bool = False
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
+    _recovery: threading.Thread | None = None
     _unhooks: list[Callable[[], None]] = field(default_factory=list)
 
     def start(self) -> None:
@@ -102,6 +105,8 @@ class Service:
                 self.listener.stop()
         for thread in self._threads:
             thread.join(timeout=10)
+        if self._recovery is not None:
+            self._recovery.join(timeout=10)
         for worker in self.workers:
             worker.retire()
         if self.emitter is not None:
@@ -127,13 +132,19 @@ class Service:
                 return
 
     def _recover_plans(self) -> None:
+        """Start recovering plans unless a recovery still runs (plans can take hours)."""
         try:
             from optimizer.applier import recover
         except ImportError:
             return
+        if self._recovery is not None and self._recovery.is_alive():
+            return
         ctx = next(c for c, w in zip(self.contexts, self.workers, strict=False)
                    if w.role == "applier")
-        recover(ctx)
+        self._recovery = threading.Thread(
+            target=_guard, args=(lambda: recover(ctx), "recovering plans"),
+            name="plan-recovery", daemon=True)
+        self._recovery.start()
 
 
 def _guard(action: Callable[[], object], what: str) -> None:

@@ -5,7 +5,9 @@
 - :func:`plan_progress` reads a plan's :class:`PlanProgress` from the database;
 - :func:`pause_plan` / :func:`resume_plan` hold and release a running plan
   (cancel with :func:`optimizer.operations.cancel_action_plan`);
-- :func:`recover` finishes every plan whose applier died;
+- :func:`recover` finishes every plan whose applier died, and runs started
+  plans whose launch request was lost;
+- :func:`ownerless` says why no applier runs a running plan (or None);
 - :func:`open_actuator` opens the cloud the plans act on.
 
 ``python -m optimizer.applier PLAN_UUID`` runs :func:`execute_plan` as a
@@ -22,7 +24,7 @@ from optimizer.applier.executor import Executor, PlanResult
 from optimizer.applier.journal import LostOwnership, PlanBusy, PlanJournal
 from optimizer.applier.policy import ExecutionPolicy, policy_from
 from optimizer.applier.progress import PlanProgress, plan_progress
-from optimizer.applier.recovery import recover
+from optimizer.applier.recovery import ownerless, recover
 from optimizer.db import set_action_plan_state
 from optimizer.db.schema import ActionPlanRow
 from optimizer.states import ActionPlanState
@@ -33,13 +35,15 @@ if TYPE_CHECKING:
 __all__ = [
     "BUILTIN_ACTIONS", "ActionPlugin", "Actuator", "ExecutionPolicy", "LostOwnership",
     "PlanBusy", "PlanProgress", "PlanResult", "SimulatedActuator", "Step", "execute_plan",
-    "load_actions", "open_actuator", "pause_plan", "plan_progress", "recover", "resume_plan",
+    "load_actions", "open_actuator", "ownerless", "pause_plan", "plan_progress", "recover",
+    "resume_plan",
 ]
 
 
 def execute_plan(ctx: Context, plan_uuid: str, *,
                  on_progress: Callable[[PlanProgress], None] | None = None,
-                 actuator: Actuator | None = None) -> PlanResult:
+                 actuator: Actuator | None = None,
+                 interrupt: Callable[[], bool] | None = None) -> PlanResult:
     """Run the plan ``plan_uuid`` to its end here; how it ended.
 
     A PENDING plan is claimed (PENDING → ONGOING; of two appliers only one
@@ -48,6 +52,9 @@ def execute_plan(ctx: Context, plan_uuid: str, *,
     heartbeat is older than ``[applier] heartbeat_timeout_s``, else
     :class:`PlanBusy`. ``on_progress`` is called after every round that
     changed something. ``actuator`` defaults to :func:`open_actuator`.
+    ``interrupt`` is asked every round; once it says True the plan is paused,
+    nothing new starts, the running actions end and are stored, and the plan
+    is given up (no owner), PAUSED, for any applier to go on with.
     """
     policy = policy_from(ctx)
     journal = PlanJournal(ctx.database, plan_uuid)
@@ -58,6 +65,7 @@ def execute_plan(ctx: Context, plan_uuid: str, *,
     try:
         executor = Executor(journal, actuator, load_actions(), policy, on_progress)
         executor.plan_state = claimed.state
+        executor.interrupt = interrupt
         executor.load(journal.load_actions())
         return executor.run(claimed.uuid)
     finally:

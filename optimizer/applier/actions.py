@@ -104,8 +104,13 @@ class ActionPlugin:
         """How the started operation stands now (post-condition checked once it ended)."""
         return Step(Phase.DONE)
 
-    def abort(self, actuator: Actuator, params: Any, operation: str) -> bool:
-        """Stop the operation in flight; False when this action cannot be aborted."""
+    def abort(self, actuator: Actuator, params: Any, operation: str) -> bool | Step:
+        """Stop the operation in flight.
+
+        True when the cloud took the abort (``poll`` tells how it ended: it may
+        still finish), False when this action cannot be aborted, or the final
+        :class:`Step` when the abort ended the action at once.
+        """
         return False
 
     def reverse(self, params: Any) -> Any | None:
@@ -311,8 +316,8 @@ class SleepAction(ActionPlugin):
         until = float(operation.removeprefix("until:"))
         return Step(Phase.DONE if time.time() >= until else Phase.RUNNING, operation=operation)
 
-    def abort(self, actuator: Actuator, params: SleepParameters, operation: str) -> bool:
-        return True
+    def abort(self, actuator: Actuator, params: SleepParameters, operation: str) -> Step:
+        return Step(Phase.FAILED, "sleep aborted", operation=operation)
 
 
 migrate = MigrateAction()

@@ -71,6 +71,9 @@ class Executor:
         self.plan_state = _P.ONGOING
         self.stop_reason: str | None = None
         self.message = ""
+        # polled every round; True asks to pause the plan and return once nothing runs
+        self.interrupt: Callable[[], bool] | None = None
+        self.releasing = False
 
     # ----- setting up ----------------------------------------------------------------
 
@@ -145,6 +148,8 @@ class Executor:
         """Run every action to a final state, then end the plan; its result."""
         began = self.clock()
         while True:
+            if not self.releasing and self.interrupt is not None and self.interrupt():
+                self._begin_release()
             picked = self._pick() if self._may_start() else []
             started = self._commit_round(picked)
             if self.plan_state == _P.CANCELLING:
@@ -157,12 +162,35 @@ class Executor:
                 break
             if not progressed:
                 self.sleep(self._idle_wait())
+        if self.releasing and self.counts[_X.PENDING] + self.counts[_X.ONGOING]:
+            return self._release(plan_uuid, self.clock() - began)
+        # (interrupted when nothing was left to do: the plan simply ends)
         self._close_remaining()
         self.journal.commit(self._take_dirty())
         return self._finish(plan_uuid, self.clock() - began)
 
     def _may_start(self) -> bool:
-        return self.plan_state == _P.ONGOING and self.stop_reason is None
+        return self.plan_state == _P.ONGOING and self.stop_reason is None \
+            and not self.releasing
+
+    def _begin_release(self) -> None:
+        """Interrupted: pause the plan now, start nothing more, let what runs end."""
+        self.releasing = True
+        self.plan_state = self.journal.pause("paused: its applier was interrupted")
+        LOG.warning("action plan %s: interrupted, %s; waiting for %d running action(s)",
+                    self.journal.plan_uuid, self.plan_state, len(self.running))
+
+    def _release(self, plan_uuid: str, seconds: float) -> PlanResult:
+        """Store what ended, give the plan up unfinished (PAUSED, or CANCELLING), report."""
+        # a retry not yet started stays ONGOING with no operation: whoever goes on starts it
+        self.journal.commit(self._take_dirty())
+        self.journal.release()
+        self.message = f"{self.plan_state}: interrupted; nothing runs it now"
+        progress = self._progress()
+        if self.on_progress:
+            self.on_progress(progress)
+        LOG.info("action plan %s given up %s after %.2f s", plan_uuid, self.plan_state, seconds)
+        return PlanResult(plan_uuid, self.plan_state, self.message, progress, seconds)
 
     def _pick(self) -> list[int]:
         """Ready actions to start now, their pre-conditions checked (skips are recorded)."""
@@ -229,7 +257,8 @@ class Executor:
     def _time_out(self, i: int, operation: str | None) -> Step:
         aborted = bool(operation) and self._guarded(i, self.plugin[i].abort, operation,
                                                     default=False)
-        late = self._guarded(i, self.plugin[i].poll, operation)
+        late = aborted if isinstance(aborted, Step) else self._guarded(
+            i, self.plugin[i].poll, operation)
         if late.phase == Phase.DONE:
             return late  # it finished while being aborted
         note = "" if aborted else " (the cloud refused to abort it)"
@@ -237,15 +266,21 @@ class Executor:
                     operation=operation)
 
     def _abort_running(self) -> None:
+        """Abort what is in flight after a cancel; an abort that ends a step at once is
+        recorded at once (the others end at their next poll, as the cloud says)."""
         for i in list(self.running):
             if i not in self.abort_sent and self.actions[i].operation:
                 self.abort_sent.add(i)
-                self._guarded(i, self.plugin[i].abort, self.actions[i].operation,
-                              default=False)
+                outcome = self._guarded(i, self.plugin[i].abort, self.actions[i].operation,
+                                        default=False)
+                if isinstance(outcome, Step):
+                    self._handle(i, outcome)
 
     def _over(self) -> bool:
         if self.running:
             return False
+        if self.releasing:
+            return True
         if self.plan_state == _P.CANCELLING or self.stop_reason is not None:
             return True
         if self.plan_state == _P.PAUSED:

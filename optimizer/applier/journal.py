@@ -183,6 +183,24 @@ class PlanJournal:
                                        updated_at=utcnow()))
         return state
 
+    def pause(self, message: str) -> str:
+        """ONGOING → PAUSED with ``message`` (other states are kept); the plan's state."""
+        with self.database.engine.begin() as connection:
+            current = self._beat(connection)
+            if current != ActionPlanState.ONGOING:
+                return current
+            connection.execute(update(PLANS).where(PLANS.c.id == self.plan_id)
+                               .values(state=ActionPlanState.PAUSED, status_message=message,
+                                       updated_at=utcnow()))
+        return ActionPlanState.PAUSED
+
+    def release(self) -> None:
+        """Give the plan up, unfinished: with no owner, any applier may take it at once."""
+        with self.database.engine.begin() as connection:
+            self._beat(connection)
+            connection.execute(update(PLANS).where(PLANS.c.id == self.plan_id)
+                               .values(owner=None))
+
     def _beat(self, connection) -> str:
         beat = connection.execute(update(PLANS).where(PLANS.c.id == self.plan_id,
                                                       PLANS.c.owner == self.owner)

@@ -15,10 +15,18 @@ each is reconciled with the cloud by its plugin:
 So no step runs twice and none is lost. A plan whose applier died (its
 process is gone, or its heartbeat is older than ``heartbeat_timeout_s``) is
 taken over by :func:`recover` or by :func:`~optimizer.applier.execute_plan`.
+
+A plan a person started is PENDING until an applier claims it; its launch
+request can be lost (the broker restarted, no applier was up). One still
+PENDING ``heartbeat_timeout_s`` after it was started is run by :func:`recover`
+too: the claim (PENDING → ONGOING, a conditional write) lets only one of
+several appliers have it. RECOMMENDED plans wait for a person and are never
+touched.
 """
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -29,6 +37,7 @@ from optimizer.applier.journal import PLANS, RUNNING_PLAN_STATES, StoredAction, 
 from optimizer.applier.policy import ExecutionPolicy, policy_from
 from optimizer.db.errors import ConcurrentUpdate
 from optimizer.db.types import utcnow
+from optimizer.states import ActionPlanState
 
 if TYPE_CHECKING:
     from optimizer.applier.executor import PlanResult
@@ -64,16 +73,52 @@ def abandoned_plans(ctx: Context, heartbeat_timeout_s: float) -> list[str]:
             or (now - beat).total_seconds() > heartbeat_timeout_s]
 
 
+def ownerless(ctx: Context, uuid: str, heartbeat_timeout_s: float | None = None) -> str | None:
+    """Why no applier runs the running plan ``uuid`` (its process is gone, it is silent, it
+    gave the plan up), or None when one does or the plan is not running."""
+    timeout = policy_from(ctx).heartbeat_timeout_s if heartbeat_timeout_s is None \
+        else heartbeat_timeout_s
+    with ctx.database.engine.connect() as connection:
+        row = connection.execute(select(PLANS.c.state, PLANS.c.owner, PLANS.c.heartbeat_at)
+                                 .where(PLANS.c.uuid == uuid)).first()
+    if row is None or row.state not in RUNNING_PLAN_STATES:
+        return None
+    if not row.owner:
+        return "no applier holds it"
+    if owner_is_gone(row.owner):
+        return f"its applier ({row.owner}) is gone"
+    age = (utcnow() - row.heartbeat_at).total_seconds() if row.heartbeat_at else float("inf")
+    if age > timeout:
+        return f"its applier ({row.owner}) has been silent for {age:.0f} s"
+    return None
+
+
+def forgotten_plans(ctx: Context, timeout_s: float) -> list[str]:
+    """Uuids of plans started (PENDING) more than ``timeout_s`` ago that no applier claimed."""
+    cutoff = utcnow() - timedelta(seconds=timeout_s)
+    with ctx.database.engine.connect() as connection:
+        return list(connection.scalars(
+            select(PLANS.c.uuid).where(PLANS.c.state == ActionPlanState.PENDING,
+                                       PLANS.c.deleted_at.is_(None),
+                                       PLANS.c.updated_at < cutoff)
+            .order_by(PLANS.c.id)))
+
+
 def recover(ctx: Context, *, actuator: Actuator | None = None,
             on_progress=None) -> list[PlanResult]:
-    """Take over and finish every abandoned plan, one after the other; their results.
+    """Finish every abandoned plan and run every forgotten one, one after the other.
 
-    A plan another applier takes over first is left to it.
+    A plan another applier claims or takes over first is left to it.
     """
     from optimizer.applier import PlanBusy, execute_plan
 
     results = []
-    for uuid in abandoned_plans(ctx, policy_from(ctx).heartbeat_timeout_s):
+    timeout = policy_from(ctx).heartbeat_timeout_s
+    forgotten = forgotten_plans(ctx, timeout)
+    for uuid in forgotten:
+        LOG.warning("action plan %s was started but no applier took it (its request was "
+                    "lost?): running it", uuid)
+    for uuid in abandoned_plans(ctx, timeout) + forgotten:
         try:
             results.append(execute_plan(ctx, uuid, on_progress=on_progress,
                                         actuator=actuator))

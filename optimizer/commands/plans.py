@@ -17,6 +17,7 @@ from optimizer.commands.common import (
 )
 from optimizer.commands.execution import (
     applier_module,
+    cancel_outcome,
     require_applier,
     run_plan,
     start_plan,
@@ -91,18 +92,29 @@ def show(uuid: str, limit: int, output_format: str) -> None:
               help="Run the plan in a background process and return at once.")
 @format_option
 def start(uuid: str, no_wait: bool, output_format: str) -> None:
-    """Approve a RECOMMENDED plan and run it, with a progress bar."""
+    """Approve a RECOMMENDED plan and run it, with a progress bar.
+
+    Ctrl-C pauses the plan (running actions end first; Ctrl-C again stops at
+    once) and prints how to go on. Given a started plan that no applier runs
+    any more (after Ctrl-C or a crash), start goes on with it here; a PAUSED
+    plan held by a live applier is resumed there and followed.
+    """
     with opened_context() as ctx:
         outcome = start_plan(ctx, uuid, wait=not no_wait, output_format=output_format)
     outcome.emit(output_format)
     exit_with(outcome.status)
 
 
-@actionplan.command("execute", hidden=True)
+@actionplan.command("execute")
 @click.argument("uuid")
 @format_option
 def execute(uuid: str, output_format: str) -> None:
-    """Run a PENDING plan to the end in this process (what `start --no-wait` launches)."""
+    """Run a started plan here, or take over one whose applier is gone.
+
+    Approves nothing: runs a PENDING plan, or takes over a running one (ONGOING, PAUSED or
+    CANCELLING) whose applier is gone or silent; a PAUSED one then waits for
+    `resume`. This is what `start --no-wait` launches in the background.
+    """
     with opened_context() as ctx:
         outcome = run_plan(ctx, require_applier(), uuid, show_progress=False)
     outcome.emit(output_format)
@@ -113,7 +125,11 @@ def execute(uuid: str, output_format: str) -> None:
 @click.argument("uuid")
 @format_option
 def watch(uuid: str, output_format: str) -> None:
-    """Follow a running plan's progress until it ends."""
+    """Follow a running plan's progress until it ends.
+
+    Stops with status 1 and the command that takes the plan over when no
+    applier runs it any more (its process is gone or silent).
+    """
     with opened_context() as ctx:
         outcome = watch_plan(ctx, uuid, output_format)
     outcome.emit(output_format)
@@ -142,12 +158,25 @@ def resume(uuid: str) -> None:
 
 @actionplan.command("cancel")
 @click.argument("uuid")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(min=0), default=60.0,
+              show_default=True, metavar="SECONDS",
+              help="How long to wait for the applier to finish a running plan's cancel "
+                   "(0: do not wait).")
 @format_option
-def cancel(uuid: str, output_format: str) -> None:
-    """Cancel a plan: at once if nothing runs, else after its running actions."""
+def cancel(uuid: str, timeout_s: float, output_format: str) -> None:
+    """Cancel a plan, aborting its running actions where possible.
+
+    A plan not yet running is cancelled at once. For a running one, its
+    applier aborts the in-flight actions that can be aborted and cancels the
+    rest; the command waits for that (--timeout) and prints the counts.
+    """
     with opened_context() as ctx:
         view = plan_view(operations.cancel_action_plan(ctx, uuid))
-    if output_format == "json":
+        outcome = cancel_outcome(ctx, uuid, view, timeout_s)
+    if outcome is not None:
+        outcome.emit(output_format)
+        exit_with(outcome.status)
+    elif output_format == "json":
         print_json(view)
     elif applier_module() is None and view["state"] == "CANCELLING":
         click.echo(f"action plan {uuid} CANCELLING (the applier is not installed to finish it)")

@@ -3,22 +3,31 @@
 Each audit works on its own snapshot, so two audits can run at once. A
 strategy that fails fails its audit with the reason; it never takes the
 process down. Every phase is logged with its duration.
+
+The outcome (the plan, the audit's final state) is written through database
+outages: each write is retried for a bounded time (:mod:`.recording`) and is
+safe to repeat, so a plan is never stored twice; when the database stays
+away, :class:`~optimizer.decision.recording.OutcomeNotRecorded` leaves the
+audit ONGOING for its caller to run again. A ONESHOT audit found ONGOING
+with its plan already stored is only completed, not run again.
 """
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from optimizer.db import get_audit, set_audit_state
 from optimizer.db.action_plans import add_action_plan
 from optimizer.db.engine import Database
 from optimizer.db.schema import ActionPlanRow
+from optimizer.db.types import new_uuid
 from optimizer.decision.effects import host_changes
+from optimizer.decision.recording import OutcomeNotRecorded, RecordRetry, unreachable
 from optimizer.decision.scope import apply_scope
 from optimizer.decision.selection import Candidate, choose
 from optimizer.models.errors import UserError
@@ -51,28 +60,51 @@ class DecisionEngine:
     collect: Callable[[], ClusterSnapshot]
     strategies: Mapping[str, Strategy]
     planner: PlannerConfig
+    retry: RecordRetry = field(default_factory=RecordRetry)
 
     def run_audit(self, ident: str) -> AuditOutcome:
-        """Run the audit ``ident`` (uuid or name) once; never raises for a strategy's failure."""
+        """Run the audit ``ident`` (uuid or name) once; never raises for a strategy's failure.
+
+        Raises OutcomeNotRecorded when the database stayed unreachable while
+        the outcome was written (the audit is then left ONGOING).
+        """
         with self.database.session() as session:
             audit = get_audit(session, ident)
             uuid, kind = audit.uuid, audit.audit_type
+            stored = _stored_plan(session, audit.id) if (
+                kind == AuditType.ONESHOT and audit.state == AuditState.ONGOING) else None
             if audit.state != AuditState.ONGOING:
                 set_audit_state(session, uuid, AuditState.ONGOING)
             request = (audit.id, audit.goal, audit.strategy, dict(audit.parameters),
                        audit.scope)
-        try:
-            outcome = self._decide(uuid, *request)
-        except UserError as exc:
-            return self._fail(uuid, str(exc))
-        except Exception as exc:  # a broken plugin fails its audit, not the process
-            LOG.exception("audit %s failed", uuid)
-            return self._fail(uuid, f"{type(exc).__name__}: {exc}")
+        if stored is not None:  # an earlier run stored it, then could not finish
+            LOG.warning("audit %s: its plan %s was stored by an earlier run; completing it",
+                        uuid, stored[0])
+            outcome = AuditOutcome(uuid, AuditState.ONGOING, stored[0], stored[1],
+                                   stored[2] or "")
+        else:
+            try:
+                outcome = self._decide(uuid, *request)
+            except OutcomeNotRecorded:
+                raise
+            except UserError as exc:
+                return self._fail(uuid, str(exc))
+            except Exception as exc:  # a broken plugin fails its audit, not the process
+                if unreachable(exc):
+                    raise OutcomeNotRecorded(f"audit {uuid}: {exc}") from exc
+                LOG.exception("audit %s failed", uuid)
+                return self._fail(uuid, f"{type(exc).__name__}: {exc}")
         if kind == AuditType.ONESHOT:
-            with self.database.session() as session:
-                set_audit_state(session, uuid, AuditState.SUCCEEDED, outcome.message)
+            self._record_state(uuid, AuditState.SUCCEEDED, outcome.message or None)
             return AuditOutcome(**{**outcome.__dict__, "state": AuditState.SUCCEEDED})
         return outcome
+
+    def _record_state(self, uuid: str, state: str, message: str | None) -> None:
+        def write() -> None:
+            with self.database.session() as session:
+                set_audit_state(session, uuid, state, message)
+
+        self.retry.run(f"recording audit {uuid} {state}", write)
 
     def _decide(self, uuid: str, audit_id: int, goal: str, strategy_name: str | None,
                 parameters: dict, scope) -> AuditOutcome:
@@ -104,18 +136,23 @@ class DecisionEngine:
             efficacy.append({"name": "strategy_comparison",
                              "value": [c.as_dict() for c in comparison], "unit": ""})
         message = "; ".join(solution.notes) or None
-        with self.database.session() as session:
-            row = add_action_plan(
-                session,
-                {"audit_id": audit_id, "strategy": strategy.name,
-                 "global_efficacy": efficacy, "estimated_duration_s": duration,
-                 "host_changes": host_changes(snapshot, solution), "status_message": message},
-                _in_execution_order(graph.to_records(), graph.topological_order()),
-                [{"name": i.name, "value": float(i.value), "unit": i.unit,
-                  "description": i.description} for i in solution.indicators],
-            )
-            plan_uuid = row.uuid
-            _supersede_older(session, audit_id, row.id)
+        plan_uuid = new_uuid()  # chosen here, so a repeated write finds an earlier one
+        fields = {"uuid": plan_uuid, "audit_id": audit_id, "strategy": strategy.name,
+                  "global_efficacy": efficacy, "estimated_duration_s": duration,
+                  "host_changes": host_changes(snapshot, solution), "status_message": message}
+        actions = _in_execution_order(graph.to_records(), graph.topological_order())
+        indicators = [{"name": i.name, "value": float(i.value), "unit": i.unit,
+                       "description": i.description} for i in solution.indicators]
+
+        def store() -> None:
+            with self.database.session() as session:
+                if session.scalar(select(ActionPlanRow.id)
+                                  .where(ActionPlanRow.uuid == plan_uuid)) is not None:
+                    return  # an attempt whose answer was lost did commit
+                row = add_action_plan(session, fields, actions, indicators)
+                _supersede_older(session, audit_id, row.id)
+
+        self.retry.run(f"storing the plan of audit {uuid}", store)
         seconds["store"] = time.perf_counter() - clock
         LOG.info("audit %s: plan %s by %s with %d actions (%s)", uuid, plan_uuid,
                  strategy.name, len(graph), ", ".join(f"{k} {v:.3f}s" for k, v in seconds.items()))
@@ -133,9 +170,17 @@ class DecisionEngine:
 
     def _fail(self, uuid: str, reason: str) -> AuditOutcome:
         LOG.warning("audit %s failed: %s", uuid, reason)
-        with self.database.session() as session:
-            set_audit_state(session, uuid, AuditState.FAILED, reason)
+        self._record_state(uuid, AuditState.FAILED, reason)
         return AuditOutcome(uuid, AuditState.FAILED, message=reason)
+
+
+def _stored_plan(session, audit_id: int) -> tuple[str, str, str | None] | None:
+    """(uuid, strategy, message) of the audit's newest plan, if it has one."""
+    row = session.execute(
+        select(ActionPlanRow.uuid, ActionPlanRow.strategy, ActionPlanRow.status_message)
+        .where(ActionPlanRow.audit_id == audit_id, ActionPlanRow.deleted_at.is_(None))
+        .order_by(ActionPlanRow.id.desc()).limit(1)).first()
+    return None if row is None else (row[0], row[1], row[2])
 
 
 def _in_execution_order(records: list[dict], order: list[int]) -> list[dict]:

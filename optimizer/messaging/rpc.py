@@ -74,8 +74,13 @@ class ApplierEndpoint:
         except ImportError as exc:
             LOG.error("action plan %s not executed: no applier installed (%s)", plan_uuid, exc)
             return "no applier"
+        from optimizer.models.errors import UserError
+
         try:
             execute_plan(self.ctx, plan_uuid)
+        except UserError as exc:  # claimed by recovery or another applier first, or over
+            LOG.info("action plan %s not executed here: %s", plan_uuid, exc)
+            return "skipped"
         except Exception:
             LOG.exception("action plan %s: execution failed", plan_uuid)
             return "error"

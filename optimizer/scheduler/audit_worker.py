@@ -9,13 +9,20 @@ database, so an audit run happens exactly once however many engines run:
 * an ONGOING EVENT audit runs once per request id, a CONTINUOUS one once
   per scheduled time (:func:`optimizer.scheduler.claims.claim_run`);
 * the audit of a worker that stopped beating is taken over by a conditional
-  update of its claim, and run again by the engine that won it.
+  update of its claim, and run again by the engine that won it;
+* an audit whose outcome could not be written (the database stayed away
+  longer than the engine's bounded retries) keeps its claim: the same
+  engine runs it again at a later heartbeat, once the database is back, and
+  another engine takes it over if this one dies meanwhile. A claim is only
+  released once the outcome is stored.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -23,7 +30,8 @@ from sqlalchemy import select
 from optimizer.context import Context
 from optimizer.db import get_audit, set_audit_state
 from optimizer.db.errors import ConcurrentUpdate, NotFound
-from optimizer.db.schema import AuditRow
+from optimizer.db.schema import ActionPlanRow, AuditRow
+from optimizer.decision.recording import OutcomeNotRecorded, RecordRetry, unreachable
 from optimizer.dispatch import Dispatcher
 from optimizer.scheduler import claims
 from optimizer.states import ActionPlanState, AuditState, AuditType, IllegalTransition
@@ -41,6 +49,10 @@ class AuditWorker:
     # called when a CONTINUOUS audit is requested, so its schedule is made now
     on_continuous: Callable[[str], None] = lambda uuid: None
     timeout_s: float = 30.0
+    retry: RecordRetry = field(default_factory=RecordRetry)
+    # audits this process is running now: its own claims on any other are leftovers
+    _running: set[str] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def handle_request(self, audit_uuid: str, request_id: str | None = None) -> str:
         """Act on a request to run ``audit_uuid``; returns what was done, for logs and tests."""
@@ -83,10 +95,15 @@ class AuditWorker:
         return "ran"
 
     def recover_orphans(self) -> list[str]:
-        """Take over and rerun audits whose worker died; returns their uuids."""
+        """Take over and rerun audits whose worker died, or whose outcome this worker could
+        not store; returns their uuids."""
         taken = []
         engine = self.ctx.database.engine
-        for audit_uuid, dead in claims.orphaned_audits(engine, self.timeout_s):
+        with self._lock:
+            running = set(self._running)
+        leftovers = [(a, self.worker.name) for a in claims.stale_claims_of(
+            engine, self.worker.name, self.timeout_s) if a not in running]
+        for audit_uuid, dead in leftovers + claims.orphaned_audits(engine, self.timeout_s):
             if not claims.take_over(engine, audit_uuid, dead, self.worker.name):
                 continue
             try:
@@ -97,8 +114,12 @@ class AuditWorker:
             if audit.state != AuditState.ONGOING or audit.audit_type == AuditType.CONTINUOUS:
                 claims.release_audit(engine, audit_uuid, self.worker.name)
                 continue
-            LOG.warning("audit %s: worker %s is gone, %s takes it over", audit_uuid, dead,
-                        self.worker.name)
+            if dead == self.worker.name:
+                LOG.warning("audit %s: its outcome was not stored; %s runs it again",
+                            audit_uuid, dead)
+            else:
+                LOG.warning("audit %s: worker %s is gone, %s takes it over", audit_uuid, dead,
+                            self.worker.name)
             taken.append(audit_uuid)
             self._run(audit_uuid)
         # a request lost with a dead worker (taken off the queue, never claimed)
@@ -138,18 +159,50 @@ class AuditWorker:
         return True
 
     def _run(self, uuid: str) -> None:
+        """Run a claimed audit; release the claim once its outcome is stored, keep it else."""
+        with self._lock:
+            self._running.add(uuid)
         try:
             self._execute(uuid)
+        except OutcomeNotRecorded as exc:
+            LOG.error("audit %s: %s; it stays claimed by %s and runs again once the "
+                      "database is back", uuid, exc, self.worker.name)
+            return
+        except Exception as exc:
+            if not unreachable(exc):
+                self._release(uuid)
+                raise
+            LOG.error("audit %s: the database failed (%s); it stays claimed by %s and runs "
+                      "again once the database is back", uuid, exc, self.worker.name)
+            return
         finally:
-            claims.release_audit(self.ctx.database.engine, uuid, self.worker.name)
+            with self._lock:
+                self._running.discard(uuid)
+        self._release(uuid)
+
+    def _release(self, uuid: str) -> None:
+        engine, name = self.ctx.database.engine, self.worker.name
+        try:
+            self.retry.run(f"releasing audit {uuid}",
+                           lambda: claims.release_audit(engine, uuid, name))
+        except OutcomeNotRecorded as exc:  # the next heartbeat finds the claim and settles it
+            LOG.error("%s", exc)
 
     def _execute(self, uuid: str) -> None:
-        outcome = self.ctx.decision_engine().run_audit(uuid)
+        engine = dataclasses.replace(self.ctx.decision_engine(), retry=self.retry)
+        outcome = engine.run_audit(uuid)
         LOG.info("audit %s: %s (plan %s) on %s", uuid, outcome.state,
                  outcome.action_plan_uuid, self.worker.name)
-        if outcome.action_plan_uuid and self._audit(uuid).auto_trigger:
+        if outcome.action_plan_uuid and self._audit(uuid).auto_trigger \
+                and self._plan_state(outcome.action_plan_uuid) == ActionPlanState.RECOMMENDED:
             from optimizer.operations import auto_start
 
             plan = auto_start(self.ctx, outcome.action_plan_uuid)
             if plan.state == ActionPlanState.PENDING:
                 self.dispatcher.launch_plan(plan.uuid)
+
+    def _plan_state(self, plan_uuid: str) -> str | None:
+        """A plan completed after an interruption may have been started already."""
+        with self.ctx.database.session() as session:
+            return session.scalar(select(ActionPlanRow.state)
+                                  .where(ActionPlanRow.uuid == plan_uuid))

@@ -142,6 +142,15 @@ def orphaned_audits(engine: Engine, timeout_s: float,
     return [(a, w) for a, w, at in claims if w not in alive and at < now - timeout_s]
 
 
+def stale_claims_of(engine: Engine, worker: str, timeout_s: float,
+                    now: float | None = None) -> list[str]:
+    """Audits ``worker`` claimed over ``timeout_s`` ago (the caller knows which still run)."""
+    now = time.time() if now is None else now
+    with engine.connect() as conn:
+        return list(conn.scalars(select(AUDIT_CLAIMS.c.audit_uuid).where(
+            AUDIT_CLAIMS.c.worker == worker, AUDIT_CLAIMS.c.claimed_at < now - timeout_s)))
+
+
 def take_over(engine: Engine, audit_uuid: str, dead_worker: str, worker: str) -> bool:
     """Move the claim from ``dead_worker`` to ``worker``; False if another got there first."""
     with engine.begin() as conn:

@@ -6,7 +6,7 @@ import pytest
 from optimizer.applier import execute_plan, pause_plan, resume_plan
 from optimizer.operations import cancel_action_plan
 from optimizer.states import IllegalTransition
-from tests.optimizer.applier.conftest import migrate, store_plan, stored_actions
+from tests.optimizer.applier.conftest import migrate, plan_row, store_plan, stored_actions
 
 
 def test_pause_starts_nothing_new_and_resume_goes_on(ctx, cloud):
@@ -55,3 +55,33 @@ def test_cancel_aborts_migrations_in_flight(ctx, cloud):
     assert (dependent.state, dependent.status_message) == ("CANCELLED", "plan cancelled")
     assert [m.state for m in cloud.migrations_of("h1-v0")] == ["aborted"]
     assert cloud.host_of("h1-v0") == "h1" and cloud.host_of("h3-v0") == "h3"
+
+
+def test_an_interrupt_pauses_and_gives_the_plan_up_after_the_running_actions(ctx, cloud):
+    cloud.configure(bandwidth_mb_s=1024 / 0.05)  # 50 ms a migration
+    uuid = store_plan(ctx, [migrate("h1-v0", "h1", "h2"), migrate("h1-v1", "h1", "h3", [0])])
+    asked = []
+
+    def interrupt() -> bool:  # as Ctrl-C does, once the first migration runs
+        asked.append(stored_actions(ctx, uuid)[0].state)
+        return "ONGOING" in asked
+
+    result = execute_plan(ctx, uuid, interrupt=interrupt)
+    assert result.state == "PAUSED"
+    first, second = stored_actions(ctx, uuid)
+    assert (first.state, second.state) == ("SUCCEEDED", "PENDING")
+    with ctx.database.session() as session:
+        from optimizer.db.action_plans import get_action_plan
+
+        assert get_action_plan(session, uuid).owner is None  # anyone may go on at once
+    resume_plan(ctx, uuid)
+    assert execute_plan(ctx, uuid).state == "SUCCEEDED"
+    assert cloud.host_of("h1-v1") == "h3"
+
+
+def test_an_interrupt_with_nothing_left_ends_the_plan(ctx):
+    uuid = store_plan(ctx, [{"type": "sleep", "parameters": {"duration": 0.1}, "parents": []}])
+    calls = []  # interrupted while the only action runs: it ends, and so does the plan
+    result = execute_plan(ctx, uuid, interrupt=lambda: calls.append(1) or len(calls) > 1)
+    assert len(calls) > 1 and result.state == "SUCCEEDED"
+    assert plan_row(ctx, uuid).state == "SUCCEEDED"
