@@ -210,6 +210,10 @@ class _Round:
         self.models = np.unique(inp.host_model)
         self.model_hosts = [np.flatnonzero(inp.host_model == m) for m in self.models]
         self.rng = np.random.default_rng(policy.seed)
+        # LRR without weights is LR (CloudSim 3.0.3 never applies the loess weights)
+        self.linear = policy.detector in ("thr", "lr") or (
+            policy.detector == "lrr" and not policy.lr_weighted)
+        self.kind = "lr" if policy.detector == "lrr" and self.linear else policy.detector
 
     # -- tentative moves
     def _recompute(self, h: int) -> None:
@@ -249,7 +253,7 @@ class _Round:
         pol, cap = self.pol, self.cap[h]
         req = self.reqsum[h] + (self.req[extra] if extra >= 0 else 0.0)
         util = req / cap
-        if pol.detector == "thr":
+        if self.kind == "thr":
             return util > pol.safety
         n = self.hostlen[h]
         if extra >= 0:
@@ -257,7 +261,7 @@ class _Round:
         need = pol.min_history if pol.detector in ("iqr", "mad") else pol.lr_window
         if n < need:
             return util > pol.fallback_threshold
-        if pol.detector == "lr":
+        if self.kind == "lr":
             pred = self.lrp[h] + (self.vm_lr[extra] / cap if extra >= 0 else 0.0)
             return pol.safety * pred >= 1
         hist = self.hist[h, :n]
@@ -325,7 +329,7 @@ class _Round:
         diff = interpolate_power(self.inp.power_tables, self.inp.host_model[cand], u_after) \
             - self.p_now[cand]
         nonempty = base[cand] != 0
-        if self.pol.detector in ("thr", "lr"):
+        if self.linear:
             over = self._vector_overloaded(cand, v) & nonempty
             if over.all():
                 return -1
@@ -340,7 +344,7 @@ class _Round:
     def _vector_overloaded(self, hosts: np.ndarray, v: int) -> np.ndarray:
         pol, cap = self.pol, self.cap[hosts]
         util = (self.reqsum[hosts] + self.req[v]) / cap
-        if pol.detector == "thr":
+        if self.kind == "thr":
             return util > pol.safety
         n = np.maximum(self.hostlen[hosts], int(self.inp.vm_history_len[v]))
         pred = self.lrp[hosts] + self.vm_lr[v] / cap
