@@ -206,6 +206,17 @@ class _Round:
         self.hostlen = np.zeros(nh, dtype=np.intp)
         np.maximum.at(self.hostlen, hosts, inp.vm_history_len[on].astype(np.intp))
         self.nvm = np.bincount(hosts, minlength=nh).astype(np.intp)
+        self.occ = self.nvm > 0
+        self.min_core = float(self.core.min(initial=0.0))
+        self._allowed = np.ones(nh, bool)
+        self._reps: np.ndarray | None = None
+        width = inp.power_tables.shape[1]
+        self._flat = inp.power_tables.ravel()
+        # per-segment slope as PowerModelSpecPower computes it, (p[k+1] - p[k]) / 10
+        slope = np.zeros_like(inp.power_tables)
+        slope[:, :-1] = (inp.power_tables[:, 1:] - inp.power_tables[:, :-1]) / 10
+        self._slope = slope.ravel()
+        self._mbase = inp.host_model.astype(np.intp) * width
         self.p_now = interpolate_power(inp.power_tables, inp.host_model, inp.host_util)
         self.models = np.unique(inp.host_model)
         self.model_hosts = [np.flatnonzero(inp.host_model == m) for m in self.models]
@@ -223,6 +234,8 @@ class _Round:
             self.alloc[h] = self.reqsum[h] = self.lrp[h] = 0.0
             self.hist[h] = 0.0
             self.hostlen[h] = 0
+            self.occ[h] = False
+            self._reps = None
             return
         idx = np.asarray(vms)
         r = self.req[idx]
@@ -235,6 +248,9 @@ class _Round:
     def add(self, v: int, h: int) -> None:
         self.lists[h].append(v)
         self.nvm[h] += 1
+        if not self.occ[h]:
+            self.occ[h] = True
+            self._reps = None
         cap = self.cap[h]
         self.alloc[h] += min(self.req[v], self.core[h])
         self.reqsum[h] += self.req[v]
@@ -310,32 +326,52 @@ class _Round:
         return best
 
     # -- placement
-    def find_host(self, v: int, excluded: np.ndarray) -> int:
+    def _power(self, hosts: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """:func:`interpolate_power` for ``hosts`` with tables prepared once a round."""
+        u10 = u * 10
+        lo = np.floor(u10)
+        at = self._mbase[hosts] + lo.astype(np.intp)
+        return self._flat.take(at) + self._slope.take(at) * (u - lo / 10) * 100
+
+    def _empty_representatives(self) -> np.ndarray:
+        """The lowest-id allowed empty host of each model: empty hosts of a model are alike."""
+        if self._reps is None:
+            free = self._allowed & ~self.occ
+            reps = []
+            for hosts in self.model_hosts:
+                sub = free[hosts]
+                k = int(np.argmax(sub))
+                if sub[k]:
+                    reps.append(hosts[k])
+            self._reps = np.asarray(reps, dtype=np.intp)
+        return self._reps
+
+    def find_host(self, v: int) -> int:
         """PABFD: the allowed host whose power rises least with ``v``, or -1."""
         r = self.req[v]
-        ok = (self.core >= r) & (self.cap - self.alloc >= r) & ~excluded
-        occupied = self.nvm > 0
-        cand = np.flatnonzero(ok & occupied)
-        free = np.flatnonzero(ok & ~occupied)
-        if len(free):
-            # empty hosts of one model are alike: the lowest id stands for them all
-            _, first = np.unique(self.inp.host_model[free], return_index=True)
-            cand = np.sort(np.concatenate([cand, free[first]]))
+        ok = self._allowed & self.occ & (self.cap - self.alloc >= r)
+        if r > self.min_core:
+            ok &= self.core >= r
+        cand = np.flatnonzero(ok)
+        reps = self._empty_representatives()
+        if len(reps):
+            reps = reps[(self.core[reps] >= r) & (self.cap[reps] >= r)]
+            cand = np.concatenate([cand, reps])
         if not len(cand):
             return -1
-        base = self.alloc if self.pol.count_round_placements else self.inp.host_util * self.cap
-        cap = self.cap[cand]
-        u_after = (base[cand] + r) / cap
-        diff = interpolate_power(self.inp.power_tables, self.inp.host_model[cand], u_after) \
-            - self.p_now[cand]
-        nonempty = base[cand] != 0
+        counting = self.pol.count_round_placements
+        base = self.alloc if counting else self.inp.host_util * self.cap
+        u_after = (base[cand] + r) / self.cap[cand]
+        diff = self._power(cand, np.minimum(u_after, 1.0)) - self.p_now[cand]
+        nonempty = self.occ[cand] if counting else base[cand] != 0
         if self.linear:
             over = self._vector_overloaded(cand, v) & nonempty
-            if over.all():
-                return -1
             diff[over] = np.inf
-            return int(cand[int(np.argmin(diff))])  # first minimum: lowest id on ties
-        for k in np.argsort(diff, kind="stable"):
+            best = diff.min()
+            if best == np.inf:
+                return -1
+            return int(cand[diff == best].min())  # ties go to the lowest id
+        for k in np.lexsort((cand, diff)):
             h = int(cand[k])
             if not nonempty[k] or not self.overloaded(h, v):
                 return h
@@ -346,8 +382,10 @@ class _Round:
         util = (self.reqsum[hosts] + self.req[v]) / cap
         if self.kind == "thr":
             return util > pol.safety
-        n = np.maximum(self.hostlen[hosts], int(self.inp.vm_history_len[v]))
         pred = self.lrp[hosts] + self.vm_lr[v] / cap
+        if self.inp.vm_history_len[v] >= pol.lr_window:  # then every host has enough
+            return pol.safety * pred >= 1
+        n = np.maximum(self.hostlen[hosts], int(self.inp.vm_history_len[v]))
         return np.where(n < pol.lr_window, util > pol.fallback_threshold,
                         pol.safety * pred >= 1)
 
@@ -355,9 +393,11 @@ class _Round:
               ) -> list[tuple[int, int]] | None:
         """Place ``vms`` highest request first; None if ``all_or_none`` and one fails."""
         order = sorted(vms, key=lambda v: -self.req[v])  # stable: list order on ties
+        self._allowed = ~excluded
+        self._reps = None
         moves = []
         for v in order:
-            h = self.find_host(v, excluded)
+            h = self.find_host(v)
             if h < 0:
                 if all_or_none:
                     for vm, host in moves:
@@ -394,12 +434,12 @@ def plan_round(inp: RoundInput, policy: ConsolidationPolicy) -> RoundPlan:
     switched_off = util == 0
     excl_source = over_mask | switched_off
     excl_target = excl_source.copy()
-    while not excl_source.all():
-        cand = np.flatnonzero(~excl_source & (util > 0) & (util < 1))
-        cand = [h for h in cand if st.lists[h]]
-        if not cand:
-            break
-        h = min(cand, key=lambda c: util[c])  # min keeps the lowest id on ties
+    # lowest utilisation first, lowest id on ties; utilisations stay fixed in a round,
+    # exclusions only grow and candidate hosts never lose VMs, so one pass suffices
+    ids = np.flatnonzero(~excl_source & (util > 0) & (util < 1))
+    for h in ids[np.lexsort((ids, util[ids]))].tolist():
+        if excl_source[h] or not st.lists[h]:
+            continue
         excl_source[h] = excl_target[h] = True
         vms = [v for v in st.lists[h] if st._movable(v)]
         if len(vms) < len(st.lists[h]) or not vms:
