@@ -483,7 +483,8 @@ def _snapshot_round(snapshot: ClusterSnapshot, params: PowerAwareParameters
     vcpus = snapshot.inst_size[:, 0].astype(float)
     inst_host = snapshot.inst_host.astype(np.intp)
     on_host = inst_host >= 0
-    movable = snapshot.movable & on_host & usable[np.where(on_host, inst_host, 0)]
+    movable = (snapshot.movable & snapshot.inst_active & on_host
+               & usable[np.where(on_host, inst_host, 0)])
     requested = snapshot.inst_cpu_util * vcpus
     series = snapshot.inst_series
     if series is not None and series.shape[1]:
