@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from optimizer.strategies.power_aware_consolidation import (
     ConsolidationPolicy,
     RoundInput,
@@ -13,6 +12,7 @@ from optimizer.strategies.power_aware_consolidation import (
     plan_round,
     strategy,
 )
+
 from tests.builders import ClusterBuilder
 from tests.referee import referee
 

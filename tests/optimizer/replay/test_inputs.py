@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from optimizer.models.errors import UserError
+
 from optimizer.replay.fidelity import PRESETS, Fidelity, fidelity_from
 from optimizer.replay.policies import parse_policy
 from optimizer.replay.power import HP_ML110_G4, HP_ML110_G5, check_monotone, load_power_tables
