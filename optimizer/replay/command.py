@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from optimizer.commands.options import format_option
+from optimizer.commands.options import format_option, param_option
 
 
 def _switch(name: str, help_text: str, **kwargs):
@@ -23,6 +23,10 @@ def _switch(name: str, help_text: str, **kwargs):
               help="npa, dvfs, or DETECTOR-SELECTION-PARAM: thr-mmt-0.8, iqr-mmt-1.5, "
                    "mad-mmt-2.5, lr-mmt-1.2, lrr-mmt-1.2 (detectors thr iqr mad lr lrr, "
                    "selections mmt mc rs).")
+@click.option("--strategy", "strategy_name",
+              help="Decide each round with this strategy plugin and the planner instead of "
+                   "--policy (as production audits do); parameters with -p.")
+@param_option
 @click.option("--fidelity", default="cloudsim-3.0.3", show_default=True,
               help="Modelling preset: cloudsim-3.0.3 or paper (the switches below override it).")
 @_switch("--vm-removal", "A VM leaves at its first two consecutive 0 % samples (two-zeros), "
@@ -48,9 +52,9 @@ def _switch(name: str, help_text: str, **kwargs):
 @click.option("--progress/--no-progress", default=True, show_default=True,
               help="A progress bar of simulated time on stderr.")
 @format_option
-def replay_command(traces_dir, policy, fidelity, vm_removal, count_round_placements,
-                   lr_weighted, empty_host, interval, duration, hosts, power_tables, repeat,
-                   progress, output_format):
+def replay_command(traces_dir, policy, strategy_name, params, fidelity, vm_removal,
+                   count_round_placements, lr_weighted, empty_host, interval, duration,
+                   hosts, power_tables, repeat, progress, output_format):
     """Replay CPU traces through a consolidation policy in simulated time.
 
     Prints energy, SLA (SLATAH, PDM, SLAV, ESV, in CloudSim's and the paper's
@@ -66,6 +70,14 @@ def replay_command(traces_dir, policy, fidelity, vm_removal, count_round_placeme
     from optimizer.replay.traces import load_traces
 
     started = time.perf_counter()
+    decider = None
+    if strategy_name:
+        from optimizer.plugins import find_strategy
+        from optimizer.replay.production import StrategyDecider
+        from optimizer.strategies.parameters import parse_assignments
+
+        decider = StrategyDecider(find_strategy(strategy_name), parse_assignments(list(params)))
+        policy = "dvfs"  # first-fit start, then the strategy decides every round
     spec = parse_policy(policy)
     fid = fidelity_from(fidelity, {"vm_removal": vm_removal,
                                    "count_round_placements": count_round_placements,
@@ -73,8 +85,10 @@ def replay_command(traces_dir, policy, fidelity, vm_removal, count_round_placeme
     models = load_power_tables(power_tables) if power_tables else BUILTIN
     setup = Setup(hosts=hosts, models=models, interval_s=interval, duration_s=duration)
     traces = load_traces(traces_dir, setup.samples, repeat=repeat)
-    result = _run_with_progress(Replay(traces, spec, fid, setup), progress)
-    doc = result.to_json(policy=spec.name, fidelity=fidelity,
+    replay = Replay(traces, spec, fid, setup, decider=decider)
+    result = _run_with_progress(replay, progress)
+    name = f"strategy:{strategy_name}" if strategy_name else spec.name
+    doc = result.to_json(policy=name, fidelity=fidelity,
                          fidelity_switches=_switches(fid), traces=str(traces_dir))
     doc["wall_seconds"] = round(time.perf_counter() - started, 3)
     if output_format == "json":

@@ -85,6 +85,8 @@ class Replay:
     fidelity: Fidelity = field(default_factory=Fidelity)
     setup: Setup = field(default_factory=Setup)
     progress: Callable[[float, float], None] | None = None
+    #: decides rounds instead of the policy (see :mod:`optimizer.replay.production`)
+    decider: Callable | None = None
 
     def __post_init__(self):
         s, n = self.setup, len(self.traces.names)
@@ -142,12 +144,16 @@ class Replay:
             state = self._update(t, tick=True)
             started_now = 0
             flagged = int(np.count_nonzero(state.req_mips > self.h_cap + 1e-9))
-            if cons is not None:
+            moves = None
+            if self.decider is not None:
+                moves, flagged = self.decider(self, state)
+            elif cons is not None:
                 plan = plan_round(self._round_input(state), cons)
-                flagged = len(plan.overloaded)
-                for v, h in plan.migrations:
+                moves, flagged = plan.migrations, len(plan.overloaded)
+            if moves:
+                for v, h in moves:
                     self._start_migration(v, h, t)
-                started_now = len(plan.migrations)
+                started_now = len(moves)
                 if started_now:
                     state = self._measure(t)
                     self.rec.record(t, state.util > 0, state.alloc_mips < state.req_mips,

@@ -74,3 +74,18 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path):
     table.write_text("box,2,1000,9,8,7,6,5,4,3,2,1,0,0\n")
     result = invoke("--traces", str(folder), "--duration", "600", "--power-tables", str(table))
     assert result.exit_code == 2 and f"{table}: line 1: power at 10 % (8 W)" in result.output
+
+
+def test_strategy_mode_runs_a_plugin_through_the_planner(tmp_path):
+    result = invoke("--traces", str(day(tmp_path, rows=16)), "--strategy",
+                    "power_aware_consolidation", "-p", "detector=thr", "-p", "safety=0.8",
+                    "--hosts", "8", "--duration", "3000", "--format", "json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["policy"] == "strategy:power_aware_consolidation"
+    assert doc["migrations"] > 0 and sum(doc["timeline"]["migrations"]) == doc["migrations"]
+    bad = invoke("--traces", str(tmp_path / "day"), "--strategy", "nope", "--duration", "600")
+    assert bad.exit_code == 2 and "unknown strategy 'nope'" in bad.output
+    bad = invoke("--traces", str(tmp_path / "day"), "--strategy", "power_aware_consolidation",
+                 "-p", "detector=xyz", "--duration", "600")
+    assert bad.exit_code == 2 and "detector" in bad.output
