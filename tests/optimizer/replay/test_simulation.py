@@ -107,3 +107,14 @@ def test_real_day_dvfs_matches_cloudsim():
                     setup).run()
     assert round(result.energy_kwh, 2) == 802.75
     assert result.host_shutdowns == 455
+
+
+def test_migrations_of_the_last_round_complete_and_are_accounted():
+    """CloudSim runs to the end of the day, so the last round's migrations finish in it."""
+    rows = np.random.default_rng(3).integers(0, 100, size=(24, 40)).tolist()
+    replay = Replay(traces(*rows), parse_policy("thr-mmt-0.8"), Fidelity(),
+                    Setup(hosts=12, duration_s=11400))
+    result = replay.run()
+    assert result.timeline["migrations"][-1] > 0
+    assert replay.flights == []
+    assert result.timeline["time_s"][-1] < replay.t_last < 11400
