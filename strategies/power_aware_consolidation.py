@@ -52,17 +52,40 @@ def interpolate_power(tables: np.ndarray, model: np.ndarray, util: np.ndarray) -
 
 def iqr(values: np.ndarray) -> float:
     """Interquartile range with CloudSim's quartile positions (round((n+1)/4) - 1)."""
-    data = np.sort(values)
-    n = len(data)
-    q1 = int(math.floor(0.25 * (n + 1) + 0.5)) - 1
-    q3 = int(math.floor(0.75 * (n + 1) + 0.5)) - 1
-    return float(data[q3] - data[q1])
+    return float(iqr_rows(np.asarray(values, float)[None, :])[0])
 
 
 def mad(values: np.ndarray) -> float:
-    """Median absolute deviation from the median."""
-    med = np.median(values)
-    return float(np.median(np.abs(values - med)))
+    """Median absolute deviation from the median (Commons Math's 50th percentile)."""
+    return float(mad_rows(np.asarray(values, float)[None, :])[0])
+
+
+def iqr_rows(rows: np.ndarray) -> np.ndarray:
+    """:func:`iqr` of every row of a (k, n) array."""
+    data = np.sort(rows, axis=1)
+    n = rows.shape[1]
+    q1 = int(math.floor(0.25 * (n + 1) + 0.5)) - 1
+    q3 = int(math.floor(0.75 * (n + 1) + 0.5)) - 1
+    return data[:, q3] - data[:, q1]
+
+
+def _median_sorted(data: np.ndarray) -> np.ndarray:
+    """Commons Math's default 50th percentile of each sorted row."""
+    n = data.shape[1]
+    pos = 0.5 * (n + 1)
+    if pos < 1:
+        return data[:, 0]
+    if pos >= n:
+        return data[:, -1]
+    low = int(math.floor(pos))
+    lower, upper = data[:, low - 1], data[:, low]
+    return lower + (pos - low) * (upper - lower)
+
+
+def mad_rows(rows: np.ndarray) -> np.ndarray:
+    """:func:`mad` of every row of a (k, n) array."""
+    med = _median_sorted(np.sort(rows, axis=1))
+    return _median_sorted(np.sort(np.abs(med[:, None] - rows), axis=1))
 
 
 def _tricube(n: int) -> np.ndarray:
@@ -364,7 +387,7 @@ class _Round:
         u_after = (base[cand] + r) / self.cap[cand]
         diff = self._power(cand, np.minimum(u_after, 1.0)) - self.p_now[cand]
         nonempty = self.occ[cand] if counting else base[cand] != 0
-        if self.linear:
+        if self.linear or self.kind in ("iqr", "mad"):
             over = self._vector_overloaded(cand, v) & nonempty
             diff[over] = np.inf
             best = diff.min()
@@ -382,6 +405,14 @@ class _Round:
         util = (self.reqsum[hosts] + self.req[v]) / cap
         if self.kind == "thr":
             return util > pol.safety
+        if self.kind in ("iqr", "mad"):
+            n = int(max(self.hostlen[hosts].max(initial=0), self.inp.vm_history_len[v]))
+            lengths = np.maximum(self.hostlen[hosts], int(self.inp.vm_history_len[v]))
+            if n < pol.min_history or not (lengths == n).all():
+                return np.array([self.overloaded(int(h), v) for h in hosts], dtype=bool)
+            hist = self.hist[hosts, :n] + self.vm_scaled_hist[v, :n] / cap[:, None]
+            spread = iqr_rows(hist) if self.kind == "iqr" else mad_rows(hist)
+            return util > 1 - pol.safety * spread
         pred = self.lrp[hosts] + self.vm_lr[v] / cap
         if self.inp.vm_history_len[v] >= pol.lr_window:  # then every host has enough
             return pol.safety * pred >= 1
