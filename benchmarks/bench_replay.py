@@ -1,6 +1,6 @@
 """Replay reproduction and speed: 3 PlanetLab days x 7 policies against CloudSim 3.0.3.
 
-    python benchmarks/bench_replay.py [--days 20110303,...] [--policies lr-mmt-1.2,...]
+    python benchmarks/bench_replay.py [--days 20110303,...|all] [--policies lr-mmt-1.2,...]
                                       [--fidelity cloudsim-3.0.3] [--jobs 2] [--json FILE]
 
 Runs ``optimizer replay`` in-process on ``../shared/data/planetlab/<day>`` for each
@@ -71,7 +71,8 @@ def deviation(ours: float, ref: float | None) -> float | None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--days", default=",".join(REFERENCE))
+    ap.add_argument("--days", default=",".join(REFERENCE),
+                    help="comma-separated days, or 'all' for every folder under the traces")
     ap.add_argument("--policies", default=",".join(POLICIES))
     ap.add_argument("--fidelity", default="cloudsim-3.0.3")
     ap.add_argument("--jobs", type=int, default=2)
@@ -80,7 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     if not TRACES.is_dir():
         print(f"bench_replay: {TRACES} is missing", file=sys.stderr)
         return 2
-    runs = [(d, p) for d in args.days.split(",") for p in args.policies.split(",")]
+    days = sorted(d.name for d in TRACES.iterdir() if d.is_dir()) if args.days == "all" \
+        else args.days.split(",")
+    runs = [(d, p) for d in days for p in args.policies.split(",")]
+    started = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         results = list(pool.map(run_one, *zip(*runs, strict=True),
                                 [args.fidelity] * len(runs)))
@@ -102,11 +106,14 @@ def main(argv: list[str] | None = None) -> int:
             cells.append(fmt.format(value, "-" if refv is None else f"{refv:g}",
                                     "-" if dev is None else f"{100 * dev:+.2f}%"))
         cells.append(f"{r['pdm_pct']:7.4f} {r['wall_seconds']:6.1f}")
-        if r["policy"].startswith("lr-") and r["wall_seconds"] > LR_SECONDS:
+        # the speed target is for a day of ~1,000 VMs: the reference days
+        if r["policy"].startswith("lr-") and r["day"] in REFERENCE and \
+                r["wall_seconds"] > LR_SECONDS:
             ok = False
         print("  ".join(cells))
-    print(f"\nruns: {len(results)}, {args.jobs} at a time; target +-{100 * TOLERANCE:.0f} % "
-          f"on every reference figure, LR-MMT one day <= {LR_SECONDS:g} s: "
+    print(f"\nruns: {len(results)}, {args.jobs} at a time, "
+          f"{time.perf_counter() - started:.0f} s in all; target +-{100 * TOLERANCE:.0f} % "
+          f"on every reference figure, LR-MMT on a reference day <= {LR_SECONDS:g} s: "
           f"{'met' if ok else 'MISSED'}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
