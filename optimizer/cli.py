@@ -27,6 +27,7 @@ from optimizer.models.scenario import load_scenario, save_scenario
 from optimizer.models.simulated import SimulationSpec, simulate_cluster
 from optimizer.plan_file import plan_to_dict, write_plan
 from optimizer.plugins import find_strategy, load_strategies
+from optimizer.replay.command import replay_command
 from optimizer.serve import serve_command
 from optimizer.strategies.parameters import parse_assignments
 from optimizer.strategies.solution import Migrate
@@ -313,6 +314,7 @@ def simulate(hosts: int, seed: int, fill: float, cpu_util: float, host_models: s
 
 register_commands(cli)  # audittemplate, audit, actionplan, action, config, db
 cli.add_command(serve_command)  # optimizer serve --role ...
+cli.add_command(replay_command)  # optimizer replay --traces DIR --policy P
 
 
 def main() -> None:

@@ -1,0 +1,337 @@
+"""The replay's simulated cloud: hosts, VMs following traces, migrations in simulated time.
+
+Event-driven like CloudSim's power package: every host is updated at each
+round (every ``interval`` seconds, at ``k * interval + tick_offset``) and
+whenever migrations complete. At an update each VM requests its trace's
+utilisation (linear between samples) times its capacity; each host shares its
+cores (a VM gets at most one core; an over-subscribed host scales everyone
+down and rounds to whole MIPS); a migrating VM gets 90 % of its share on the
+source while the target holds 10 % for it; energy is the trapezoid of host
+power between updates. After the round's update the consolidation round of
+:func:`~optimizer.strategies.power_aware_consolidation.plan_round` runs and its
+migrations start, each lasting RAM / (bandwidth x share) seconds.
+"""
+from __future__ import annotations
+
+import math
+import time as _time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from optimizer.replay.fidelity import Fidelity
+from optimizer.replay.metrics import MetricsRecorder, ReplayResult
+from optimizer.replay.policies import PolicySpec
+from optimizer.replay.power import BUILTIN, PowerTable
+from optimizer.replay.traces import SAMPLE_STEP_S, Traces
+from optimizer.strategies.power_aware_consolidation import (
+    ConsolidationPolicy,
+    RoundInput,
+    interpolate_power,
+    plan_round,
+)
+
+#: CloudSim's VM types (High-CPU Medium, Extra Large, Small, Micro): MIPS and RAM (MB)
+VM_TYPES = ((2500, 870), (2000, 1740), (1000, 1740), (500, 613))
+
+
+@dataclass(frozen=True)
+class Setup:
+    """The simulated data centre: host count and models, VM types, bandwidth, timing."""
+
+    hosts: int = 800
+    models: tuple[PowerTable, ...] = BUILTIN
+    host_ram_mb: float = 4096.0
+    host_bw_mbit: float = 1000.0
+    vm_types: tuple[tuple[float, float], ...] = VM_TYPES
+    interval_s: float = 300.0
+    duration_s: float = 86400.0
+
+    @property
+    def samples(self) -> int:
+        """Trace samples the replay reads (CloudSim: 288 for a day)."""
+        return int(math.ceil(self.duration_s / SAMPLE_STEP_S))
+
+
+@dataclass
+class _Migration:
+    vm: int
+    target: int
+    end: float
+    seq: int
+    pos: int
+
+
+@dataclass
+class _State:
+    """Per-host results of one update."""
+
+    util: np.ndarray          # (H,) fraction, as CloudSim's getUtilizationOfCpu
+    alloc_mips: np.ndarray    # (H,) allocated (source share counted at 100 %)
+    req_mips: np.ndarray      # (H,) requested, migrating-in VMs included
+    vm_req: np.ndarray        # (V,) requested MIPS, 0 for gone VMs
+    vm_alloc: np.ndarray      # (V,) allocated on the VM's own (source) host
+    vm_inmig: np.ndarray      # (V,) bool, migrating out
+    vm_u: np.ndarray          # (V,) utilisation of own capacity (trace, interpolated)
+
+
+@dataclass
+class Replay:
+    """One replay of ``traces`` under ``policy`` with the modelling choices ``fidelity``."""
+
+    traces: Traces
+    policy: PolicySpec
+    fidelity: Fidelity = field(default_factory=Fidelity)
+    setup: Setup = field(default_factory=Setup)
+    progress: Callable[[float, float], None] | None = None
+    #: decides rounds instead of the policy (see :mod:`optimizer.replay.production`)
+    decider: Callable | None = None
+
+    def __post_init__(self):
+        s, n = self.setup, len(self.traces.names)
+        models = s.models
+        self.h_model = np.arange(s.hosts) % len(models)
+        self.tables = np.array([m.watts for m in models], dtype=float)
+        self.h_cap = np.array([models[m].capacity for m in self.h_model], dtype=float)
+        self.h_core = np.array([models[m].core_mips for m in self.h_model], dtype=float)
+        self.p_max = self.tables[self.h_model, 10]
+        block = math.ceil(n / len(s.vm_types))
+        types = np.arange(n) // block
+        self.v_mips = np.array([s.vm_types[t][0] for t in types], dtype=float)
+        self.v_ram = np.array([s.vm_types[t][1] for t in types], dtype=float)
+        frac = self.traces.percent[:, :s.samples] / 100.0
+        self.data = np.concatenate([frac, frac[:, -1:]], axis=1)  # last sample repeated
+        self.mig_mb_s = s.host_bw_mbit / 8 * self.fidelity.migration_share_of_bw
+        self.n = n
+
+    # ------------------------------------------------------------- the run
+    def run(self) -> ReplayResult:
+        started = _time.perf_counter()
+        s, fid = self.setup, self.fidelity
+        n, nh = self.n, s.hosts
+        self.host = np.full(n, -1, dtype=np.intp)
+        self.alive = np.ones(n, bool)
+        self.inmig = np.zeros(n, bool)
+        self.pos = np.arange(n, dtype=np.int64)
+        self.next_pos = n
+        self.hist = np.zeros((n, fid.history_length))
+        self.hist_len = 0
+        self.flights: list[_Migration] = []
+        self.seq = 0
+        self.energy_j = 0.0
+        self.migrations = 0
+        self.rec = MetricsRecorder(nh, n)
+        self._initial_placement()
+        self.util_last = np.zeros(nh)
+        self.t_last = fid.tick_offset_s
+        cons = None
+        if self.policy.migrates:
+            cons = ConsolidationPolicy(
+                detector=self.policy.detector, safety=self.policy.safety,
+                selection=self.policy.selection,
+                count_round_placements=fid.count_round_placements,
+                lr_weighted=fid.lr_weighted, interval_s=s.interval_s,
+                migration_mb_per_s=self.mig_mb_s)
+        timeline = {k: [] for k in ("time_s", "active_hosts", "power_w", "overloaded_hosts",
+                                    "migrations")}
+        t = fid.tick_offset_s
+        end = s.duration_s
+        while True:
+            t += s.interval_s  # accumulated as CloudSim's clock is
+            if t >= end:
+                break
+            state = self._update(t, tick=True)
+            started_now = 0
+            flagged = int(np.count_nonzero(state.req_mips > self.h_cap + 1e-9))
+            moves = None
+            if self.decider is not None:
+                moves, flagged = self.decider(self, state)
+            elif cons is not None:
+                plan = plan_round(self._round_input(state), cons)
+                moves, flagged = plan.migrations, len(plan.overloaded)
+            if moves:
+                for v, h in moves:
+                    self._start_migration(v, h, t)
+                started_now = len(moves)
+                if started_now:
+                    state = self._measure(t)
+                    self.rec.record(t, state.util > 0, state.alloc_mips < state.req_mips,
+                                    state.vm_req, state.vm_alloc, state.vm_inmig, self.alive)
+                    self.util_last = state.util
+            timeline["time_s"].append(round(t, 1))
+            timeline["active_hosts"].append(int(np.count_nonzero(state.util > 0)))
+            timeline["power_w"].append(round(float(self._power_now(state.util).sum()), 1))
+            timeline["overloaded_hosts"].append(flagged)
+            timeline["migrations"].append(started_now)
+            # migrations started in the last round still end before the day does
+            self._complete_migrations(min(t + s.interval_s, end))
+            if self.progress:
+                self.progress(t, end)
+        self.rec.finish()
+        energy_kwh = self.energy_j / 3.6e6
+        return self.rec.result(energy_kwh=energy_kwh, migrations=self.migrations,
+                               timeline=timeline, wall=_time.perf_counter() - started,
+                               vms=n, hosts=nh)
+
+    # -------------------------------------------------------- placement at t=0
+    def _initial_placement(self) -> None:
+        """VMs in order, each at its full capacity and RAM (CloudSim's creation)."""
+        nh = self.setup.hosts
+        alloc = np.zeros(nh)
+        ram_free = np.full(nh, self.setup.host_ram_mb)
+        pabfd = self.policy.migrates
+        if pabfd:
+            thr = self.policy.safety if self.policy.detector == "thr" else 0.7
+            p_idle = self.tables[self.h_model, 0]
+        for v in range(self.n):
+            r, ram = self.v_mips[v], self.v_ram[v]
+            ok = (self.h_core >= r) & (self.h_cap - alloc >= r) & (ram_free >= ram)
+            cand = np.flatnonzero(ok)
+            if not len(cand):
+                continue  # CloudSim leaves a VM that fits nowhere uncreated
+            if pabfd:
+                # others request nothing yet: the detector sees only this VM
+                over = (alloc[cand] != 0) & (r / self.h_cap[cand] > thr)
+                cand = cand[~over]
+                if not len(cand):
+                    continue
+                base = alloc[cand] if self.fidelity.count_round_placements else 0.0
+                u_after = (base + r) / self.h_cap[cand]
+                diff = interpolate_power(self.tables, self.h_model[cand], u_after) - p_idle[cand]
+                h = int(cand[np.lexsort((cand, diff))[0]])
+            else:
+                h = int(cand[0])
+            self.host[v] = h
+            alloc[h] += min(r, self.h_core[h])
+            ram_free[h] -= ram
+
+    # ------------------------------------------------------------ updates
+    def _utilisation(self, t: float) -> np.ndarray:
+        step = SAMPLE_STEP_S
+        if math.fmod(t, step) == 0:
+            return self.data[:, int(t) // step]
+        k1, k2 = int(math.floor(t / step)), int(math.ceil(t / step))
+        d1, d2 = self.data[:, k1], self.data[:, k2]
+        return d1 + (d2 - d1) / ((k2 - k1) * step) * (t - k1 * step)
+
+    def _measure(self, t: float) -> _State:
+        """Every host's share-out of CPU at ``t`` (no side effects)."""
+        nh, cap, core = self.setup.hosts, self.h_cap, self.h_core
+        u = self._utilisation(t)
+        req = np.where(self.alive, u * self.v_mips, 0.0)
+        on = np.flatnonzero(self.alive & (self.host >= 0))
+        fl = self.flights
+        e_vm = np.concatenate([on, np.fromiter((m.vm for m in fl), np.intp, len(fl))])
+        e_host = np.concatenate([self.host[on],
+                                 np.fromiter((m.target for m in fl), np.intp, len(fl))])
+        e_pos = np.concatenate([self.pos[on], np.fromiter((m.pos for m in fl), np.int64, len(fl))])
+        role = np.concatenate([np.where(self.inmig[on], 1, 0), np.full(len(fl), 2)])
+        order = np.argsort(e_pos)
+        e_vm, e_host, role = e_vm[order], e_host[order], role[order]
+        r = req[e_vm]
+        capped = np.minimum(r, core[e_host])
+        demand = np.where(role == 2, capped * 0.1, capped)
+        total = np.bincount(e_host, demand, nh)
+        over = total > cap
+        alloc = np.where(role == 1, capped * 0.9, np.where(role == 2, capped * 0.1, capped))
+        if over.any():
+            oe = over[e_host]
+            scale = np.where(over, cap / np.where(total > 0, total, 1.0), 1.0)[e_host]
+            scaled = np.where(role == 1, capped * scale * 0.9,
+                              np.where(role == 2, capped * 0.1 * scale, capped * scale))
+            alloc = np.where(oe, np.floor(scaled), alloc)
+        contrib = np.where(role == 1, alloc / 0.9, alloc)
+        alloc_mips = np.bincount(e_host, contrib, nh)
+        req_mips = np.bincount(e_host, r, nh)
+        util = alloc_mips / cap
+        util = np.where((util > 1) & (util < 1.01), 1.0, util)
+        vm_alloc = np.zeros(self.n)
+        vm_inmig = np.zeros(self.n, bool)
+        own = role != 2
+        vm_alloc[e_vm[own]] = alloc[own]
+        vm_inmig[e_vm[own]] = role[own] == 1
+        return _State(util, alloc_mips, req_mips, req, vm_alloc, vm_inmig, u)
+
+    def _power_now(self, util: np.ndarray) -> np.ndarray:
+        if self.policy.power_mode == "npa":
+            return self.p_max
+        p = interpolate_power(self.tables, self.h_model, util)
+        if self.fidelity.empty_host == "off":
+            p = np.where(util > 0, p, 0.0)
+        return p
+
+    def _update(self, t: float, tick: bool) -> _State:
+        """CloudSim's forced update: measure, charge energy, record, drop finished VMs."""
+        state = self._measure(t)
+        dt = t - self.t_last
+        if dt > 0:
+            if self.policy.power_mode == "npa":
+                self.energy_j += float(self.p_max.sum()) * dt
+            else:
+                prev, cur = self.util_last, state.util
+                p_prev = interpolate_power(self.tables, self.h_model, prev)
+                p_cur = interpolate_power(self.tables, self.h_model, cur)
+                e = (p_prev + (p_cur - p_prev) / 2) * dt
+                if self.fidelity.empty_host == "off":
+                    e = np.where(prev == 0, 0.0, e)
+                self.energy_j += float(e.sum())
+        self.rec.record(t, state.util > 0, state.alloc_mips < state.req_mips,
+                        state.vm_req, state.vm_alloc, state.vm_inmig, self.alive)
+        self.util_last = state.util
+        self.t_last = t
+        if tick:
+            self.hist[:, 1:] = self.hist[:, :-1]
+            self.hist[:, 0] = np.where(self.alive, state.vm_u, 0.0)
+            self.hist_len = min(self.hist_len + 1, self.hist.shape[1])
+        self._remove_finished(t, state)
+        return state
+
+    def _remove_finished(self, t: float, state: _State) -> None:
+        mode = self.fidelity.vm_removal
+        if mode == "never":
+            return
+        if mode == "two-zeros":
+            done = self.alive & ~self.inmig & (state.vm_req == 0)
+        else:
+            k = int(math.floor(t / SAMPLE_STEP_S))
+            done = self.alive & ~self.inmig & (self.data[:, k] == 0) & (k >= 1)
+        if done.any():
+            self.alive &= ~done
+            self.host[done] = -1
+
+    # ---------------------------------------------------------- migrations
+    def _start_migration(self, v: int, h: int, t: float) -> None:
+        self.inmig[v] = True
+        self.flights.append(_Migration(v, h, t + self.v_ram[v] / self.mig_mb_s, self.seq,
+                                       self.next_pos))
+        self.seq += 1
+        self.next_pos += 1
+        self.migrations += 1
+
+    def _complete_migrations(self, before: float) -> None:
+        """Finish every migration ending before ``before``, one update per end time."""
+        while self.flights:
+            te = min(m.end for m in self.flights)
+            if te >= before:
+                return
+            self._update(te, tick=False)
+            done = sorted((m for m in self.flights if m.end == te), key=lambda m: m.seq)
+            self.flights = [m for m in self.flights if m.end != te]
+            for m in done:
+                self.host[m.vm] = m.target
+                self.pos[m.vm] = self.next_pos
+                self.next_pos += 1
+                self.inmig[m.vm] = False
+            self._update(te, tick=False)
+
+    # --------------------------------------------------------------- round
+    def _round_input(self, state: _State) -> RoundInput:
+        n = self.hist_len  # columns past n are still zero
+        hist = self.hist
+        return RoundInput(
+            host_capacity=self.h_cap, host_core=self.h_core, host_util=state.util,
+            host_model=self.h_model, power_tables=self.tables,
+            vm_host=np.where(self.alive, self.host, -1), vm_requested=state.vm_req,
+            vm_capacity=self.v_mips, vm_ram_mb=self.v_ram, vm_history=hist,
+            vm_history_len=np.where(self.alive, n, 0), vm_order=self.pos)
