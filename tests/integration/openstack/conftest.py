@@ -1,8 +1,12 @@
 """Fixtures for the real-OpenStack tests: Nova + Placement, Prometheus, the exporter.
 
 These tests are marked ``openstack``. When the harness cannot start (no
-PostgreSQL, RabbitMQ, prometheus or PyPI) they are skipped locally and FAIL
-under CI (``CI`` set), where they must run.
+PostgreSQL, RabbitMQ, prometheus, or no Nova venv: ``.ci/run`` installs
+prometheus and builds the venv) they are skipped locally and FAIL under CI
+(``CI`` set), where they must run. The folder is a package (it has an
+``__init__.py``) so that its ``scope="package"`` fixtures end with its last
+test: without one pytest keeps them to the end of the session, and the
+cloud, Prometheus and the exporter would run under every later test.
 """
 from __future__ import annotations
 
@@ -65,11 +69,14 @@ def enabled_computes(request):
 def metrics(tmp_path_factory):
     """(Prometheus URL, exporter): Prometheus scrapes the exporter every second."""
     exporter = Exporter()
+    server = None
     try:
         server = PrometheusServer(tmp_path_factory.mktemp("prometheus"),
                                   [f"127.0.0.1:{exporter.port}"])
         server.wait_ready()
     except HarnessError as exc:
+        if server is not None:
+            server.stop()
         exporter.close()
         harness_failed(str(exc))
     yield server, exporter

@@ -1,0 +1,1 @@
+"""Tests against a real Nova + Placement + Prometheus (a package: see conftest.py)."""
