@@ -3,10 +3,14 @@
 These tests are marked ``openstack``. When the harness cannot start (no
 PostgreSQL, RabbitMQ, prometheus, or no Nova venv: ``.ci/run`` installs
 prometheus and builds the venv) they are skipped locally and FAIL under CI
-(``CI`` set), where they must run. The folder is a package (it has an
-``__init__.py``) so that its ``scope="package"`` fixtures end with its last
-test: without one pytest keeps them to the end of the session, and the
-cloud, Prometheus and the exporter would run under every later test.
+(``CI`` set), where they must run.
+
+The cloud, Prometheus and the exporter are stopped right after this
+folder's last test. (This folder is no package, so pytest would keep
+``scope="package"`` fixtures to the end of the session, with Prometheus
+scraping the exporter under every later test; an ``__init__.py`` is no way
+out: the folder would import as a package named ``openstack`` and hide
+openstacksdk.)
 """
 from __future__ import annotations
 
@@ -28,14 +32,35 @@ def harness_failed(reason: str):
     missing(reason)
 
 
+HERE = Path(__file__).resolve().parent
+#: stop() / close() of what the session fixtures started, run once after LAST
+CLOSERS: list = []
+#: node id of this folder's last test in the run's order
+LAST: list[str] = []
+
+
 def pytest_collection_modifyitems(items):
-    here = Path(__file__).resolve().parent
-    for item in items:
-        if here in Path(str(item.fspath)).resolve().parents:
-            item.add_marker(pytest.mark.openstack)
+    mine = [item for item in items if HERE in Path(str(item.fspath)).resolve().parents]
+    for item in mine:
+        item.add_marker(pytest.mark.openstack)
+    LAST[:] = [mine[-1].nodeid] if mine else []
 
 
-@pytest.fixture(scope="package")
+def close_all() -> None:
+    """Run every registered closer, newest first, once."""
+    while CLOSERS:
+        CLOSERS.pop()()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    result = yield
+    if LAST and item.nodeid == LAST[0]:
+        close_all()
+    return result
+
+
+@pytest.fixture(scope="session")
 def nova(tmp_path_factory):
     """A running Nova + Placement with three fake computes."""
     try:
@@ -50,8 +75,9 @@ def nova(tmp_path_factory):
     except Exception as exc:  # any start failure: report it in one line
         cloud.stop()
         harness_failed(f"Nova harness did not start: {exc}".splitlines()[0])
+    CLOSERS.append(cloud.stop)
     yield cloud
-    cloud.stop()
+    close_all()
 
 
 @pytest.fixture(autouse=True)
@@ -61,7 +87,7 @@ def enabled_computes(request):
         request.getfixturevalue("nova").enable_all()
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="session")
 def metrics(tmp_path_factory):
     """(Prometheus URL, exporter): Prometheus scrapes the exporter every second."""
     exporter = Exporter()
@@ -75,9 +101,9 @@ def metrics(tmp_path_factory):
             server.stop()
         exporter.close()
         harness_failed(str(exc))
+    CLOSERS.extend([exporter.close, server.stop])
     yield server, exporter
-    server.stop()
-    exporter.close()
+    close_all()
 
 
 def pytest_configure(config):

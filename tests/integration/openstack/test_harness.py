@@ -21,11 +21,24 @@ from tests.ci import missing
 HERE = Path(__file__).resolve().parent
 
 
-def test_the_folder_is_a_package_so_its_package_fixtures_end_with_it(request):
-    # Without a Package node pytest keeps "package" fixtures (the cloud,
-    # Prometheus scraping the exporter) running under every later test.
-    package = request.node.getparent(pytest.Package)
-    assert package is not None and Path(package.path) == HERE
+def _this_conftest(request):
+    (module,) = [plugin for plugin in request.config.pluginmanager.get_plugins()
+                 if getattr(plugin, "__file__", None) == str(HERE / "conftest.py")]
+    return module
+
+
+def test_the_harness_stops_after_the_folders_last_test(request, monkeypatch):
+    # Not at the session's end: Prometheus would scrape the exporter (and the
+    # cloud run) under every later test.
+    conftest = _this_conftest(request)
+    mine = [item for item in request.session.items if HERE in item.path.parents]
+    assert [mine[-1].nodeid] == conftest.LAST
+    closed = []
+    monkeypatch.setattr(conftest, "CLOSERS", [])  # not the running cloud's
+    conftest.CLOSERS.extend([lambda: closed.append("first"), lambda: closed.append("second")])
+    conftest.close_all()
+    conftest.close_all()
+    assert closed == ["second", "first"]
 
 
 def _handler_threads() -> list[threading.Thread]:

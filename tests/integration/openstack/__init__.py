@@ -1,1 +1,0 @@
-"""Tests against a real Nova + Placement + Prometheus (a package: see conftest.py)."""
