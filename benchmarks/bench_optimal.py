@@ -93,6 +93,9 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=list(FAMILIES))
     args = parser.parse_args()
+    from harness import require_shared
+
+    require_shared(SHARED / "generate.py", SHARED / "evaluate.py")
     with tempfile.TemporaryDirectory() as tmp:
         rows = [run_one(family, hosts, args.seed, args.time_limit, Path(tmp))
                 for hosts in args.hosts for family in args.families]

@@ -37,6 +37,9 @@ TARGET_S = 2.0
 def scenario(hosts: int, seed: int) -> Path:
     path = WORK / f"uniform-h{hosts}-s{seed}.json"
     if not path.exists():
+        from harness import require_shared
+
+        require_shared(GENERATE)
         WORK.mkdir(parents=True, exist_ok=True)
         subprocess.run([sys.executable, str(GENERATE), "--hosts", str(hosts), "--seed",
                         str(seed), "-o", str(path)], check=True)

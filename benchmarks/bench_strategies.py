@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 
-from harness import SHARED, Run, Scenario, run_plan, table
+from harness import SHARED, Run, Scenario, require_shared, run_plan, table
 
 TARGET = 0.8
 PLANETLAB = SHARED / "data" / "planetlab" / "20110303"
@@ -87,6 +87,7 @@ def balancing_problems(run: Run) -> list[str]:
 
 
 def main() -> int:
+    require_shared(PLANETLAB)
     quick = "--quick" in sys.argv
     scenarios = [uniform(100), uniform(500), HETERO_300, uniform(1000), HETERO_1K, CPU_HEAVY_1K,
                  PLANETLAB_800]

@@ -1,7 +1,8 @@
 """Shared benchmark plumbing: make scenarios, run `optimizer plan`, ask the referee.
 
 Scenarios come from ``../shared/scenarios/generate.py`` and plans are scored
-by ``../shared/scenarios/evaluate.py``: the neutral tools beside the repository.
+by ``../shared/scenarios/evaluate.py``: the neutral tools beside the repository
+(a plain clone has no ``../shared``: :func:`require_shared` says so and stops).
 Each plan runs as its own ``optimizer plan`` process so that its peak memory
 (maximum resident set size, from wait4) covers the whole process.
 """
@@ -23,6 +24,25 @@ EVALUATE = SHARED / "scenarios" / "evaluate.py"
 WORK = REPO / "benchmarks" / "out"
 
 
+def running_in_ci() -> bool:
+    return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+
+
+def require_shared(*paths: Path) -> None:
+    """Stop the benchmark with one line naming the first missing ``../shared`` file.
+
+    Locally that is a skip (exit 0); under CI (``CI`` set) a failure (exit 1).
+    """
+    for path in paths or (GENERATE, EVALUATE):
+        if not path.exists():
+            where = (f"{path} not found: the scenario tools and traces live in ../shared "
+                     f"beside the checkout (see README, 'Tests')")
+            if running_in_ci():
+                raise SystemExit(f"benchmark: error: {where}")
+            print(f"benchmark: skipped: {where}", file=sys.stderr)
+            raise SystemExit(0)
+
+
 @dataclass(frozen=True)
 class Scenario:
     """A named scenario and the generator arguments that make it."""
@@ -31,6 +51,7 @@ class Scenario:
     args: tuple[str, ...]
 
     def path(self) -> Path:
+        require_shared()
         path = WORK / f"{self.name}.json"
         if not path.exists():
             WORK.mkdir(parents=True, exist_ok=True)

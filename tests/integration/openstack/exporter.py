@@ -11,7 +11,9 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from harness_http import QuietHTTPServer
 
 
 @dataclass
@@ -46,9 +48,8 @@ class Exporter:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = QuietHTTPServer(Handler)
+        self.port = self.server.port
 
     def set_instance(self, uuid: str, load: Load) -> None:
         with self._lock:
@@ -84,5 +85,4 @@ class Exporter:
         return "\n".join(lines) + "\n"
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.close()

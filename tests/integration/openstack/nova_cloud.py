@@ -1,7 +1,8 @@
 """A real Nova + Placement for tests, with fake hypervisors, started as processes.
 
-Nova and Placement come from PyPI into their own venv (their pins clash with
-ours), made once under ``~/.cache/optimizer-nova-venv`` and reused. Each run
+Nova and Placement run from their own venv (their pins clash with ours),
+built by ``.ci/run`` from ``constraints.txt`` (see :mod:`nova_venv`); a test
+never installs anything, it reports a missing or stale venv. Each run
 gets fresh PostgreSQL databases and a fresh RabbitMQ vhost, so runs never
 see each other's servers. Keystone is left out: nova-api runs a paste
 pipeline that builds its request context from the caller's headers
@@ -14,19 +15,17 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
 import requests
+from harness_http import TIMEOUT, harness_session
+from nova_venv import VenvError, locked, require, venv_path
 from prometheus_server import HarnessError, free_port
 from stubs import StubServer, glance_answer, neutron_answer
 
 HERE = Path(__file__).resolve().parent
-VENV = Path(os.environ.get("OPTIMIZER_NOVA_VENV",
-                           Path.home() / ".cache" / "optimizer-nova-venv"))
-PACKAGES = ["nova", "openstack-placement", "psycopg2-binary"]
 POSTGRES = os.environ.get("OPTIMIZER_TEST_NOVA_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 RABBIT = os.environ.get("OPTIMIZER_TEST_RABBIT", "guest:guest@127.0.0.1:5672")
 HEADERS = {"X-Auth-Token": "admin", "X-User-Id": "admin", "X-Project-Id": "admin",
@@ -64,22 +63,6 @@ paste.app_factory = nova.api.openstack.compute.versions:VersionsV2.factory
 """
 
 
-def ensure_venv() -> Path:
-    """The Nova venv's python, installing Nova and Placement on first use (~40 s)."""
-    python = VENV / "bin" / "python"
-    marker = VENV / ".optimizer-ready"
-    if marker.exists():
-        return python
-    subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    result = subprocess.run([str(VENV / "bin" / "pip"), "install", "-q", *PACKAGES],
-                            capture_output=True, text=True)
-    if result.returncode != 0:
-        raise HarnessError(f"pip install {' '.join(PACKAGES)} into {VENV} failed: "
-                           f"{result.stderr.strip().splitlines()[-1:]}")
-    marker.write_text("ok\n")
-    return python
-
-
 def _psql(sql: str) -> None:
     import psycopg
 
@@ -95,6 +78,8 @@ class NovaCloud:
         self.run_id = f"opt{os.getpid()}_{uuid.uuid4().hex[:6]}"
         self.compute_names = [f"compute-{i + 1}" for i in range(computes)]
         self.processes: list[tuple[str, subprocess.Popen]] = []
+        self.logs: list = []
+        self.http = harness_session()
         self.databases = [f"{self.run_id}_{n}" for n in ("api", "cell0", "cell1", "placement")]
         self.vhost = self.run_id
         self.placement_port = free_port()
@@ -104,10 +89,16 @@ class NovaCloud:
         self.transport_url = f"rabbit://{RABBIT}/{self.vhost}"
         self.glance = StubServer(glance_answer)
         self.neutron = StubServer(neutron_answer)
+        self._venv_lock = contextlib.ExitStack()
 
     # -- set-up -------------------------------------------------------------
     def start(self) -> None:
-        self.python = ensure_venv()
+        # held shared while the cloud runs, so nova_venv.py never rebuilds under it
+        self._venv_lock.enter_context(locked(venv_path(), exclusive=False))
+        try:
+            self.python = require()
+        except VenvError as exc:
+            raise HarnessError(str(exc)) from None
         self.bin = self.python.parent
         self.workdir.mkdir(parents=True, exist_ok=True)
         for name in self.databases:
@@ -215,19 +206,27 @@ send_service_user_token = false
 """)
 
     def _rabbitmqctl(self, *args: str) -> None:
-        result = subprocess.run(["rabbitmqctl", *args], capture_output=True, text=True)
+        try:
+            result = subprocess.run(["rabbitmqctl", *args], capture_output=True, text=True,
+                                    timeout=120)
+        except subprocess.TimeoutExpired:
+            raise HarnessError(f"rabbitmqctl {' '.join(args)}: no answer in 120 s") from None
         if result.returncode != 0:
             raise HarnessError(f"rabbitmqctl {' '.join(args)}: {result.stderr.strip()[-300:]}")
 
     def _manage(self, tool: str, *args: str) -> None:
-        result = subprocess.run([str(self.bin / tool), *args], capture_output=True, text=True,
-                                cwd=self.workdir)
+        try:
+            result = subprocess.run([str(self.bin / tool), *args], capture_output=True,
+                                    text=True, cwd=self.workdir, timeout=600)
+        except subprocess.TimeoutExpired:
+            raise HarnessError(f"{tool} {' '.join(args[2:])}: not done in 600 s") from None
         if result.returncode != 0:
             detail = (result.stderr or result.stdout).strip().splitlines()[-3:]
             raise HarnessError(f"{tool} {' '.join(args[2:])} failed: {detail}")
 
     def _spawn(self, name: str, command: list[str], env: dict | None = None) -> None:
-        log = open(self.workdir / f"{name}.log", "wb")  # noqa: SIM115 (the process owns it)
+        log = open(self.workdir / f"{name}.log", "wb")  # noqa: SIM115 (closed by stop)
+        self.logs.append(log)
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
                                    cwd=self.workdir, env={**os.environ, **(env or {})})
         self.processes.append((name, process))
@@ -238,7 +237,7 @@ send_service_user_token = false
                 tail = (self.workdir / f"{name}.log").read_text(errors="replace")[-1500:]
                 raise HarnessError(f"{name} exited with {process.returncode}: ...{tail}")
 
-    def _wait_http(self, url: str, what: str, timeout_s: float = 90) -> None:
+    def _wait_http(self, url: str, what: str, timeout_s: float = 180) -> None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             self._check_alive()
@@ -249,7 +248,7 @@ send_service_user_token = false
                 time.sleep(0.5)
         raise HarnessError(f"{what} not answering at {url} after {timeout_s}s")
 
-    def _wait_computes(self, timeout_s: float = 120) -> None:
+    def _wait_computes(self, timeout_s: float = 240) -> None:
         """Until Placement has a resource provider for every compute."""
         deadline = time.monotonic() + timeout_s
         names: set[str] = set()
@@ -265,16 +264,16 @@ send_service_user_token = false
 
     # -- use ----------------------------------------------------------------
     def placement(self, method: str, path: str, body: dict | None = None) -> dict:
-        response = requests.request(method, self.placement_url + path, json=body, timeout=30,
-                                    headers={**HEADERS, "OpenStack-API-Version":
-                                             "placement 1.39"})
+        response = self.http.request(method, self.placement_url + path, json=body,
+                                     timeout=TIMEOUT, headers={**HEADERS, "OpenStack-API-Version":
+                                                               "placement 1.39"})
         response.raise_for_status()
         return response.json() if response.content else {}
 
     def compute(self, method: str, path: str, body: dict | None = None) -> dict:
-        response = requests.request(method, self.compute_url + path, json=body, timeout=60,
-                                    headers={**HEADERS,
-                                             "OpenStack-API-Version": "compute 2.95"})
+        response = self.http.request(method, self.compute_url + path, json=body,
+                                     timeout=TIMEOUT, headers={**HEADERS, "OpenStack-API-Version":
+                                                               "compute 2.95"})
         if response.status_code >= 400:
             raise HarnessError(f"{method} {path}: HTTP {response.status_code}: "
                                f"{response.text[:400]}")
@@ -284,7 +283,7 @@ send_service_user_token = false
         body = {"flavor": {"name": name, "vcpus": vcpus, "ram": ram_mb, "disk": disk_gb}}
         return self.compute("POST", "/flavors", body)["flavor"]["id"]
 
-    def boot(self, name: str, flavor: str, timeout_s: float = 60, **extra) -> dict:
+    def boot(self, name: str, flavor: str, timeout_s: float = 180, **extra) -> dict:
         """Boot one server (no network) and wait until it is ACTIVE; the server."""
         from stubs import IMAGE_ID
 
@@ -320,28 +319,38 @@ send_service_user_token = false
 
     # -- tear-down ----------------------------------------------------------
     def stop(self) -> None:
+        """Stop every process (reaped), the stubs, the databases and the vhost; idempotent."""
         for _, process in self.processes:
-            process.terminate()
+            if process.poll() is None:
+                process.terminate()
         for _, process in self.processes:
             try:
                 process.wait(15)
             except subprocess.TimeoutExpired:
                 process.kill()
+                process.wait(15)
+        self.processes.clear()
+        for log in self.logs:
+            log.close()
+        self.logs.clear()
         self.glance.close()
         self.neutron.close()
+        self.http.close()
         for name in self.databases:
             # Best effort: a leftover database only costs disk.
             with contextlib.suppress(Exception):
                 _psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         with contextlib.suppress(HarnessError):
             self._rabbitmqctl("delete_vhost", self.vhost)
+        self._venv_lock.close()
 
 
 def sdk_connection(compute_url: str, placement_url: str):
     """An openstacksdk Connection to a Keystone-less cloud: identity in headers."""
-    import openstack.connection
     from keystoneauth1 import noauth
     from keystoneauth1 import session as ks_session
+
+    import openstack.connection
 
     session = ks_session.Session(auth=noauth.NoAuth(), additional_headers=HEADERS)
     return openstack.connection.Connection(

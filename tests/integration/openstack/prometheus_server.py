@@ -1,6 +1,6 @@
 """A real Prometheus server for tests, scraping given targets every second.
 
-It runs Debian's ``prometheus`` binary (``apt-get install prometheus``) with a
+It runs Debian's ``prometheus`` binary (``.ci/run`` installs it) with a
 config file and storage in a temporary folder, on a free port.
 """
 from __future__ import annotations
@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import requests
+from harness_http import harness_session
 
 
 class HarnessError(RuntimeError):
@@ -26,17 +27,14 @@ def free_port() -> int:
 
 
 def find_prometheus() -> str:
-    """The prometheus binary, or :class:`HarnessError` saying how to get it."""
+    """The prometheus binary, or :class:`HarnessError` saying how to get it.
+
+    A test never installs it: ``.ci/run`` does (Debian's ``prometheus``).
+    """
     path = os.environ.get("OPTIMIZER_TEST_PROMETHEUS") or shutil.which("prometheus")
-    if not path and os.geteuid() == 0 and shutil.which("apt-get"):
-        # A fresh machine (CI's) has none yet: Debian's package is the one used here.
-        subprocess.run(["apt-get", "update", "-q"], capture_output=True)
-        subprocess.run(["apt-get", "install", "-y", "-q", "prometheus"], capture_output=True,
-                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
-        path = shutil.which("prometheus")
     if not path:
-        raise HarnessError("prometheus binary not found (apt-get install -y prometheus, "
-                           "or set OPTIMIZER_TEST_PROMETHEUS)")
+        raise HarnessError("prometheus binary not found on PATH (.ci/run installs it: "
+                           "apt-get install -y prometheus; or set OPTIMIZER_TEST_PROMETHEUS)")
     return path
 
 
@@ -54,21 +52,23 @@ class PrometheusServer:
             "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
             "scrape_configs:\n  - job_name: test\n    honor_labels: true\n"
             f"    static_configs:\n      - targets: [{quoted}]\n")
-        self.log = open(workdir / "prometheus.log", "wb")  # noqa: SIM115 (kept open)
+        binary = find_prometheus()
+        self.http = harness_session()
+        self.log = open(workdir / "prometheus.log", "wb")  # noqa: SIM115 (closed by stop)
         self.process = subprocess.Popen(
-            [find_prometheus(), f"--config.file={config}",
+            [binary, f"--config.file={config}",
              f"--storage.tsdb.path={workdir / 'data'}",
              f"--web.listen-address=127.0.0.1:{self.port}"],
             stdout=self.log, stderr=subprocess.STDOUT)
 
-    def wait_ready(self, timeout_s: float = 30) -> None:
+    def wait_ready(self, timeout_s: float = 90) -> None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise HarnessError(f"prometheus exited with {self.process.returncode}; see "
                                    f"{self.workdir / 'prometheus.log'}")
             try:
-                if requests.get(self.url + "/-/ready", timeout=1).status_code == 200:
+                if requests.get(self.url + "/-/ready", timeout=5).status_code == 200:
                     return
             except requests.RequestException:
                 pass
@@ -80,8 +80,8 @@ class PrometheusServer:
         deadline = time.monotonic() + timeout_s
         found = 0
         while time.monotonic() < deadline:
-            body = requests.get(self.url + "/api/v1/query", params={"query": query},
-                                timeout=5).json()
+            body = self.http.get(self.url + "/api/v1/query", params={"query": query},
+                                 timeout=(5, 30)).json()
             found = len(body.get("data", {}).get("result", []))
             if found >= count:
                 return
@@ -90,9 +90,13 @@ class PrometheusServer:
                            f"in {timeout_s}s")
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(3)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        """Stop and reap the process; idempotent."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
         self.log.close()
+        self.http.close()

@@ -31,9 +31,13 @@ HOSTS = {"compute-a": Load(cpu=0.3, memory=0.6, vcpus=2, memory_mb=4096),
          "compute-b": Load(cpu=0.7, memory=0.2, vcpus=2, memory_mb=4096)}
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def prometheus(tmp_path_factory):
-    """(url, exporter) once both instances and hosts have a rate to read."""
+    """(url, exporter) once both instances and hosts have a rate to read.
+
+    Module scope: this folder is no package, so "package" would keep
+    Prometheus scraping the exporter to the end of the session.
+    """
     exporter = Exporter()
     for uuid, load in INSTANCES.items():
         exporter.set_instance(uuid, load)
