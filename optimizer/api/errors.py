@@ -18,17 +18,21 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from optimizer.db.errors import (
+    UNREACHABLE,
     AlreadyExists,
     ConcurrentUpdate,
     DatabaseError,
     InvalidQuery,
     NotFound,
     StillRunning,
+    describe_unreachable,
+    unreachable_cause,
 )
 from optimizer.models.errors import UserError
 from optimizer.states import IllegalTransition
 
 LOG = logging.getLogger(__name__)
+RETRY_AFTER_S = 5  # a restarting PostgreSQL is usually back within seconds
 
 
 class ApiError(Exception):
@@ -135,8 +139,20 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(exc.status, exc.message, exc.headers)
 
     @app.exception_handler(UserError)
-    async def _user_error(_request: Request, exc: UserError) -> JSONResponse:
+    async def _user_error(request: Request, exc: UserError) -> JSONResponse:
+        if unreachable_cause(exc) is not None:
+            return await _unreachable(request, exc)
         return error_response(status_of(exc), str(exc))
+
+    async def _unreachable(request: Request, exc: Exception) -> JSONResponse:
+        # Logged without a traceback: an outage, not a bug; the client retries.
+        LOG.warning("%s %s: %s", request.method, request.url.path,
+                    describe_unreachable(unreachable_cause(exc) or exc))
+        return error_response(503, "the database is unreachable; try again in a few seconds",
+                              {"Retry-After": str(RETRY_AFTER_S)})
+
+    for kind in UNREACHABLE:
+        app.add_exception_handler(kind, _unreachable)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
