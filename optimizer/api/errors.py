@@ -131,6 +131,20 @@ def describe_validation(exc: RequestValidationError) -> str:
     return "; ".join(problems) or "invalid request"
 
 
+def method_table(routers) -> list[tuple]:
+    """(path regex, methods) of every route of ``routers``, for :func:`allowed_methods`."""
+    return [(route.path_regex, frozenset(route.methods or ()))
+            for router in routers for route in router.routes
+            if getattr(route, "path_regex", None) is not None]
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves on the request's path (Starlette names only one's)."""
+    path = request.scope["path"]
+    table = getattr(request.app.state, "method_table", ())
+    return sorted({m for regex, methods in table if regex.match(path) for m in methods})
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Answer every error in Watcher's envelope, never with a traceback."""
 
@@ -163,9 +177,13 @@ def install_error_handlers(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else str(exc.status_code)
         if exc.status_code == 404 and message == "Not Found":
             message = f"no resource at {request.url.path}"
-        elif exc.status_code == 405:
-            message = f"method {request.method} is not allowed on {request.url.path}"
-        return error_response(exc.status_code, message, getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            allowed = allowed_methods(request)
+            message = (f"method {request.method} is not allowed on {request.url.path}; "
+                       f"allowed: {', '.join(allowed)}")
+            headers = {**(headers or {}), "Allow": ", ".join(allowed)}
+        return error_response(exc.status_code, message, headers)
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> JSONResponse:
