@@ -206,12 +206,15 @@ def load_test(args) -> int:
                 threads = [threading.Thread(
                     target=client_loop, args=(port, paths[i:] + paths[:i], stop_at, start_at,
                                               times, failures)) for i in range(args.clients)]
-                cpu_before = cpu_seconds(server.pid)
+                time.sleep(max(0.0, start_at - time.perf_counter() - 1.9))
+                cpu_before, own_before = tree_cpu_seconds(server.pid), time.process_time()
                 for thread in threads:
                     thread.start()
                 for thread in threads:
                     thread.join()
                 load = os.getloadavg()[0]
+                server_cpu = tree_cpu_seconds(server.pid) - cpu_before
+                client_cpu = time.process_time() - own_before
             finally:
                 server.terminate()
                 server.wait(timeout=30)
@@ -231,8 +234,10 @@ def load_test(args) -> int:
           f"{len(times)} requests  {rps:.0f} requests/s  p50 {p50:.1f} ms  p95 {p95:.1f} ms  "
           f"target >= {LOAD_TARGET_RPS:.0f}/s and p95 <= {LOAD_TARGET_P95_MS:.0f} ms: "
           f"{'met' if ok else 'MISSED'}")
-    print(f"load average {load:.1f} on {os.cpu_count()} CPUs "
-          f"(supervisor CPU {cpu_seconds(server.pid) - cpu_before:.1f} s)")
+    total = len(times) + len(failures)
+    print(f"load average {load:.1f} on {os.cpu_count()} CPUs; CPU per request (warm-up "
+          f"included): API processes {server_cpu * 1000 / max(total, 1):.1f} ms, "
+          f"this client {client_cpu * 1000 / max(total, 1):.1f} ms")
     return 0 if ok else 1
 
 
@@ -276,6 +281,20 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return float("nan")
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of a process and all its descendants still alive (Linux)."""
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        total += cpu_seconds(current)
+        try:
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return total
 
 
 def percentile(values: list[float], share: float) -> float:

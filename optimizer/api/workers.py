@@ -48,6 +48,7 @@ def imported() -> WorkerSpec:
 def app() -> FastAPI:
     """The app of one worker process (a uvicorn factory)."""
     from optimizer.api.app import create_app
+    from optimizer.api.reads import ReadingMiddleware, ReadMostlyDatabase
     from optimizer.context import open_context
     from optimizer.messaging.notifications import NotificationEmitter, watch_database
     from optimizer.messaging.rpc import RPCDispatcher
@@ -55,6 +56,7 @@ def app() -> FastAPI:
     spec = imported()
     settings = spec.settings
     ctx = open_context(settings)
+    ctx.database = ReadMostlyDatabase.wrap(ctx.database)  # this process's own context
     closers = [ctx.close]
     if settings.service.notifications:
         emitter = NotificationEmitter(settings.transport_url, spec.topics.notifications,
@@ -62,6 +64,7 @@ def app() -> FastAPI:
         emitter.database = ctx.database
         closers[:0] = [watch_database(ctx.database, emitter), emitter.flush, emitter.close]
     application = create_app(ctx, RPCDispatcher(settings.transport_url, spec.topics))
+    application.add_middleware(ReadingMiddleware)
 
     def close() -> None:
         for closer in closers:
