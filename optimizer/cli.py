@@ -21,6 +21,7 @@ from optimizer import render
 from optimizer.commands import GlobalOptions
 from optimizer.commands import register as register_commands
 from optimizer.commands.options import format_option, param_option
+from optimizer.db.errors import describe_unreachable, unreachable_cause
 from optimizer.demo import DEFAULT_STRATEGY, run_demo
 from optimizer.models.errors import UserError
 from optimizer.models.scenario import load_scenario, save_scenario
@@ -34,6 +35,7 @@ from optimizer.strategies.solution import Migrate
 
 EXIT_INTERNAL = 1
 EXIT_USER = 2
+EXIT_DATABASE_UNREACHABLE = 3
 
 LOG = logging.getLogger(__name__)
 
@@ -63,11 +65,23 @@ class OptimizerGroup(click.Group):
                 raise
             raise self._internal(ctx, exc) from None
         except UserError as exc:
+            if unreachable_cause(exc) is not None:
+                raise self._unreachable(ctx, exc) from None
             if ctx.params.get("debug"):
                 click.echo(traceback.format_exc(), err=True, nl=False)
             raise OneLineError(str(exc), label="error", exit_code=EXIT_USER) from None
         except Exception as exc:
+            if unreachable_cause(exc) is not None:
+                raise self._unreachable(ctx, exc) from None
             raise self._internal(ctx, exc) from None
+
+    @staticmethod
+    def _unreachable(ctx: click.Context, exc: Exception) -> OneLineError:
+        # An outage, not a bug nor bad input: its own status, so scripts can retry.
+        if ctx.params.get("debug"):
+            click.echo(traceback.format_exc(), err=True, nl=False)
+        return OneLineError(describe_unreachable(unreachable_cause(exc) or exc), label="error",
+                            exit_code=EXIT_DATABASE_UNREACHABLE)
 
     @staticmethod
     def _internal(ctx: click.Context, exc: Exception) -> OneLineError:

@@ -155,6 +155,9 @@ def _options() -> dict[str | None, list[cfg.Opt]]:
                         help="Tokens that may read and write through the API."),
             cfg.ListOpt("reader_tokens", default=[], secret=True,
                         help="Tokens that may only read through the API."),
+            cfg.IntOpt("workers", default=0, min=0, max=64,
+                       help="API processes of `serve --role api` (0: one per CPU, at least "
+                            "2); `serve --role all` always serves the API in one process."),
         ],
     }
 
@@ -355,6 +358,7 @@ class ApiSettings:
     auth: str = "none"
     admin_tokens: tuple[str, ...] = ()
     reader_tokens: tuple[str, ...] = ()
+    workers: int = 0
 
 
 @dataclass(frozen=True)
@@ -414,7 +418,8 @@ def settings_from(conf: OptimizerConf) -> Settings:
         config_file=conf.config_file,
         rows=tuple(effective_settings(conf)),
         api=ApiSettings(conf.api.host, conf.api.port, conf.api.auth,
-                        tuple(conf.api.admin_tokens), tuple(conf.api.reader_tokens)),
+                        tuple(conf.api.admin_tokens), tuple(conf.api.reader_tokens),
+                        conf.api.workers),
         service=ServiceSettings(
             conf.host, conf.service.heartbeat_interval_s, conf.service.worker_timeout_s,
             conf.service.notifications, conf.service.notification_topic,

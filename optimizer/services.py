@@ -250,5 +250,11 @@ def _serve_api(service: Service, host: str | None, port: int | None) -> bool:
     except ImportError as exc:
         LOG.error("the API is not available (%s); serving the other roles only", exc)
         return False
-    serve_api(service.api_context, service.dispatcher, host, port)
+    from optimizer.api.server import worker_count
+    from optimizer.api.workers import WorkerSpec
+
+    workers = worker_count(service.settings.api.workers, service.role)
+    LOG.info("API on %d process%s", workers, "es" if workers > 1 else "")
+    serve_api(service.api_context, service.dispatcher, host, port, workers=workers,
+              spec=WorkerSpec(service.settings, service.topics))
     return True

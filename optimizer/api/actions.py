@@ -20,7 +20,7 @@ from optimizer.api.microversion import SKIP_ACTION, version_of
 from optimizer.api.pagination import next_link, parse_list_query
 from optimizer.api.patch import PatchOperation, apply_patch
 from optimizer.api.views import iso, links
-from optimizer.db import get_action, get_action_plan, get_audit, set_action_state
+from optimizer.db import get_action, get_audit, set_action_state
 from optimizer.db.action_plans import ACTIONS
 from optimizer.db.errors import NotFound
 from optimizer.db.query import _paginate as paginate
@@ -74,11 +74,25 @@ def _parent_uuids(session: Session, rows: list[ActionRow]) -> dict[tuple[int, in
     return known
 
 
-def _short_view(request: Request, session: Session, rows: list) -> list[dict]:
+def _plan_key(session: Session, uuid: str):
+    """The id and uuid of a live plan (a whole ORM plan, its audit and indicators
+    is three times the work, and a list needs only these)."""
+    key = session.execute(select(ActionPlanRow.id, ActionPlanRow.uuid).where(
+        ActionPlanRow.uuid == uuid, ActionPlanRow.deleted_at.is_(None)).limit(1)).first()
+    if key is None:
+        raise NotFound(f"action plan {uuid!r} not found")
+    return key
+
+
+def _short_view(request: Request, session: Session, rows: list, plan=None) -> list[dict]:
     """The short representation of a page of actions (lists without ``detail``)."""
-    plan_uuids = dict(session.execute(
-        select(ActionPlanRow.id, ActionPlanRow.uuid)
-        .where(ActionPlanRow.id.in_({row.action_plan_id for row in rows}))).all())
+    plan_ids = {row.action_plan_id for row in rows}
+    if plan is not None and plan_ids <= {plan.id}:  # the plan asked for: no need to look
+        plan_uuids = {plan.id: plan.uuid}
+    else:
+        plan_uuids = dict(session.execute(
+            select(ActionPlanRow.id, ActionPlanRow.uuid)
+            .where(ActionPlanRow.id.in_(plan_ids))).all())
     parents = _parent_uuids(session, rows)
     return [{"uuid": row.uuid, "parents": [parents[(row.action_plan_id, p)] for p in row.parents],
              "state": row.state, "action_plan_uuid": plan_uuids.get(row.action_plan_id),
@@ -111,8 +125,8 @@ def _list(request: Request, detail: bool) -> dict:
         plan = None
         try:
             if "action_plan_uuid" in filters:
-                plan = get_action_plan(session, check_uuid(
-                    "action plan", filters.pop("action_plan_uuid")))
+                plan = _plan_key(session, check_uuid("action plan",
+                                                     filters.pop("action_plan_uuid")))
             if "audit_uuid" in filters:
                 audit = get_audit(session, filters.pop("audit_uuid"))
                 filters["action_plan_id"] = list(session.scalars(
@@ -123,7 +137,7 @@ def _list(request: Request, detail: bool) -> dict:
             items = actions_view(request, session, _action_rows(session, plan, filters, page))
         else:
             rows = _action_rows(session, plan, filters, page, _SHORT_COLUMNS)
-            items = _short_view(request, session, rows)
+            items = _short_view(request, session, rows, plan)
     resource = "actions/detail" if detail else "actions"
     return {"actions": items, "next": next_link(request, resource, query, items)}
 

@@ -23,8 +23,10 @@ from optimizer.api import (
     webhooks,
 )
 from optimizer.api.auth import TokenAuth, authorize
-from optimizer.api.errors import install_error_handlers
+from optimizer.api.errors import install_error_handlers, method_table
 from optimizer.api.microversion import MicroversionMiddleware
+from optimizer.api.nul_guard import NulGuardMiddleware
+from optimizer.api.openapi import install as install_openapi
 from optimizer.api.services import ServiceLister, embedded_services
 from optimizer.config import ApiSettings
 from optimizer.context import Context
@@ -48,7 +50,10 @@ def create_app(ctx: Context, dispatcher: Dispatcher, api: ApiSettings | None = N
     app.state.services = services_list or embedded_services
     install_error_handlers(app)
     app.add_middleware(MicroversionMiddleware)
+    app.add_middleware(NulGuardMiddleware)  # added last: runs first, before any route
     app.include_router(root.router)
     for module in PROTECTED:
         app.include_router(module.router, dependencies=[Depends(authorize)])
+    app.state.method_table = method_table([root.router, *(m.router for m in PROTECTED)])
+    install_openapi(app)
     return app

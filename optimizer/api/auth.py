@@ -34,10 +34,20 @@ class TokenAuth:
             return ADMIN
         if not token:
             return None
-        # compare_digest against every token: the time taken tells nothing
-        admin = any(hmac.compare_digest(token, t) for t in self.admin_tokens)
-        reader = any(hmac.compare_digest(token, t) for t in self.reader_tokens)
+        given = _header_bytes(token)
+        # compare_digest against every token: the time taken tells nothing. Bytes,
+        # since compare_digest refuses str with non-ASCII characters.
+        admin = any(hmac.compare_digest(given, t.encode()) for t in self.admin_tokens)
+        reader = any(hmac.compare_digest(given, t.encode()) for t in self.reader_tokens)
         return ADMIN if admin else READER if reader else None
+
+
+def _header_bytes(value: str) -> bytes:
+    """The bytes a client sent: ASGI servers hand header values over as latin-1 text."""
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:  # not from a header: compare it as configured tokens are
+        return value.encode("utf-8", "surrogatepass")
 
 
 def token_of(request: Request) -> str | None:

@@ -18,17 +18,21 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from optimizer.db.errors import (
+    UNREACHABLE,
     AlreadyExists,
     ConcurrentUpdate,
     DatabaseError,
     InvalidQuery,
     NotFound,
     StillRunning,
+    describe_unreachable,
+    unreachable_cause,
 )
 from optimizer.models.errors import UserError
 from optimizer.states import IllegalTransition
 
 LOG = logging.getLogger(__name__)
+RETRY_AFTER_S = 5  # a restarting PostgreSQL is usually back within seconds
 
 
 class ApiError(Exception):
@@ -127,6 +131,20 @@ def describe_validation(exc: RequestValidationError) -> str:
     return "; ".join(problems) or "invalid request"
 
 
+def method_table(routers) -> list[tuple]:
+    """(path regex, methods) of every route of ``routers``, for :func:`allowed_methods`."""
+    return [(route.path_regex, frozenset(route.methods or ()))
+            for router in routers for route in router.routes
+            if getattr(route, "path_regex", None) is not None]
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves on the request's path (Starlette names only one's)."""
+    path = request.scope["path"]
+    table = getattr(request.app.state, "method_table", ())
+    return sorted({m for regex, methods in table if regex.match(path) for m in methods})
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Answer every error in Watcher's envelope, never with a traceback."""
 
@@ -135,8 +153,20 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(exc.status, exc.message, exc.headers)
 
     @app.exception_handler(UserError)
-    async def _user_error(_request: Request, exc: UserError) -> JSONResponse:
+    async def _user_error(request: Request, exc: UserError) -> JSONResponse:
+        if unreachable_cause(exc) is not None:
+            return await _unreachable(request, exc)
         return error_response(status_of(exc), str(exc))
+
+    async def _unreachable(request: Request, exc: Exception) -> JSONResponse:
+        # Logged without a traceback: an outage, not a bug; the client retries.
+        LOG.warning("%s %s: %s", request.method, request.url.path,
+                    describe_unreachable(unreachable_cause(exc) or exc))
+        return error_response(503, "the database is unreachable; try again in a few seconds",
+                              {"Retry-After": str(RETRY_AFTER_S)})
+
+    for kind in UNREACHABLE:
+        app.add_exception_handler(kind, _unreachable)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -147,9 +177,13 @@ def install_error_handlers(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else str(exc.status_code)
         if exc.status_code == 404 and message == "Not Found":
             message = f"no resource at {request.url.path}"
-        elif exc.status_code == 405:
-            message = f"method {request.method} is not allowed on {request.url.path}"
-        return error_response(exc.status_code, message, getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            allowed = allowed_methods(request)
+            message = (f"method {request.method} is not allowed on {request.url.path}; "
+                       f"allowed: {', '.join(allowed)}")
+            headers = {**(headers or {}), "Allow": ", ".join(allowed)}
+        return error_response(exc.status_code, message, headers)
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> JSONResponse:

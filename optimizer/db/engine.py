@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from optimizer.config import mask_password
 from optimizer.db import migrate
-from optimizer.db.errors import DatabaseError
+from optimizer.db.errors import DatabaseError, remember_url
 
 
 def make_engine(url: str) -> Engine:
@@ -34,6 +34,7 @@ def make_engine(url: str) -> Engine:
             f"database URL {mask_password(url)!r}: no driver for it ({exc})") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "handle_error", remember_url)  # so errors can name the database
     return engine
 
 

@@ -1,6 +1,7 @@
 """Token roles: admins write, readers read, everyone else is refused."""
 from __future__ import annotations
 
+from optimizer.api.auth import TokenAuth
 from tests.optimizer.api.conftest import ADMIN, READER, fault
 
 TEMPLATE = {"name": "t1", "goal": "dummy"}
@@ -43,3 +44,30 @@ def test_admins_write_with_either_header(secured):
 
 def test_without_auth_everyone_is_admin(client):
     assert client.post("/v1/audit_templates", json=TEMPLATE).status_code == 201
+
+
+def test_a_non_ascii_token_is_refused_not_a_crash(secured):
+    # Header bytes reach the app as latin-1 text; compare_digest refuses non-ASCII str
+    for raw in ("tökén".encode(), "ключ".encode(), b"\xff\xfe", ADMIN.encode() + b"\xe9"):
+        for name in ("X-Auth-Token", "Authorization"):
+            value = raw if name == "X-Auth-Token" else b"Bearer " + raw
+            response = secured.get("/v1/goals", headers={name: value})
+            assert response.status_code == 401, (name, raw, response.text)
+            assert "not valid" in fault(response)
+            assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_a_non_ascii_configured_token_still_matches(ctx, dispatcher):
+    from fastapi.testclient import TestClient
+
+    from optimizer.api import create_app
+    from optimizer.config import ApiSettings
+
+    api = ApiSettings(auth="token", admin_tokens=("sésame",))
+    with TestClient(create_app(ctx, dispatcher, api), raise_server_exceptions=False) as client:
+        assert client.get("/v1/goals", headers={"X-Auth-Token": "sésame".encode()}
+                          ).status_code == 200
+    auth = TokenAuth(True, admin_tokens=("sésame",))
+    assert auth.role_of("sésame".encode().decode("latin-1")) == "admin"  # as a header arrives
+    assert auth.role_of("s\xe9same") is None  # the latin-1 spelling is another token
+    assert auth.role_of("sésame\u20ac") is None
