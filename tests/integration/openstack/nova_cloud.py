@@ -347,10 +347,9 @@ send_service_user_token = false
 
 def sdk_connection(compute_url: str, placement_url: str):
     """An openstacksdk Connection to a Keystone-less cloud: identity in headers."""
+    import openstack.connection
     from keystoneauth1 import noauth
     from keystoneauth1 import session as ks_session
-
-    import openstack.connection
 
     session = ks_session.Session(auth=noauth.NoAuth(), additional_headers=HEADERS)
     return openstack.connection.Connection(
