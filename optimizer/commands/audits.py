@@ -65,7 +65,7 @@ def create(goal: str | None, template: str | None, strategy: str | None,
     if interval is not None and audit_type == AuditType.ONESHOT:
         raise UserError("--interval is for CONTINUOUS audits (add --type CONTINUOUS)")
     scope = read_json_file(scope_file, "scope") if scope_file else None
-    with opened_context() as ctx:
+    with opened_context(creates=True) as ctx:
         row = operations.new_audit(
             ctx, goal=goal, strategy=strategy, parameters=parse_assignments(list(params)),
             scope=scope, name=name, audit_type=audit_type, interval=check_interval(interval),

@@ -34,13 +34,25 @@ def current_settings() -> Settings:
 
 
 @contextmanager
-def opened_context() -> Iterator[Context]:
-    """The command's context: settings read, database opened, strategies synced."""
-    ctx = open_context(current_settings())
+def opened_context(*, creates: bool = False) -> Iterator[Context]:
+    """The command's context: settings read, database opened, strategies synced.
+
+    A command that only reads never creates a database: a mistyped URL must
+    not leave folders and files behind. One that ``creates`` items (an audit,
+    a template) makes the database only at the default location, which no
+    one had to type; elsewhere ``optimizer db upgrade`` makes it.
+    """
+    settings = current_settings()
+    ctx = open_context(settings, create_database=creates and _default_database(settings))
     try:
         yield ctx
     finally:
         ctx.close()
+
+
+def _default_database(settings: Settings) -> bool:
+    return any((row.group, row.option, row.source) == ("database", "connection", "default")
+               for row in settings.rows)
 
 
 def exit_with(status: int) -> None:
@@ -99,6 +111,8 @@ def read_json_file(path: str, what: str) -> Any:
         text = Path(path).expanduser().read_text(encoding="utf-8")
     except OSError as exc:
         raise UserError(f"{what} file {path}: cannot read it: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{what} file {path}: not UTF-8 text (offset {exc.start})") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

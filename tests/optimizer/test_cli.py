@@ -182,6 +182,13 @@ def test_plan_missing_scenario_file_is_one_line(tmp_path):
     assert_one_line_error(result, "absent.json")
 
 
+def test_plan_non_utf8_scenario_is_one_line(tmp_path):
+    path = tmp_path / "latin1.json"
+    path.write_bytes('{"format": "cluster-scenario/1", "name": "caf\u00e9"}'.encode("latin-1"))
+    result = invoke("plan", "-s", str(path), "--strategy", "dummy")
+    assert_one_line_error(result, "latin1.json", "UTF-8")
+
+
 def test_plan_unwritable_output_is_one_line(tmp_path):
     result = invoke("plan", "-s", str(write_scenario(tmp_path, SCENARIO)), "--strategy",
                     "dummy", "-o", str(tmp_path / "no" / "such" / "dir" / "plan.json"))

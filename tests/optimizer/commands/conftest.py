@@ -91,8 +91,15 @@ def private_home(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture
 def optimizer(private_home, monkeypatch) -> Cli:
-    """The command line on a 12-host simulated cloud and a SQLite file, by configuration."""
+    """The command line on a 12-host simulated cloud and a SQLite file, by configuration.
+
+    The file is made as `optimizer db upgrade` would: commands create a
+    database only at the default location.
+    """
+    from optimizer.db import upgrade
+
     config = write_config(private_home)
+    upgrade(f"sqlite:///{private_home / 'optimizer.db'}")
     monkeypatch.setenv("OPTIMIZER_CONFIG_FILE", str(config))
     return Cli(private_home, config, private_home / "cloud.db")
 
