@@ -103,6 +103,7 @@ def _run_now(ctx: Context, view: dict, auto_trigger: bool, output_format: str) -
         return 1
     with ctx.database.session() as session:
         plan = plan_view(get_action_plan(session, outcome.action_plan_uuid))
+    document["action_plan_uuid"] = plan["uuid"]
     document["action_plan"] = plan
     if output_format == "table":
         out = console()

@@ -32,8 +32,16 @@ def stages(actions: Sequence[dict[str, Any]]) -> list[int]:
     return out
 
 
+def stage_counts(actions: Sequence[dict[str, Any]]) -> dict[int, int]:
+    """How many actions each stage holds."""
+    counts: dict[int, int] = {}
+    for stage in stages(actions):
+        counts[stage] = counts.get(stage, 0) + 1
+    return counts
+
+
 def print_plan(out: Console, plan: dict[str, Any], actions: Sequence[dict[str, Any]],
-               total: int, limit: int) -> None:
+               total: int, limit: int, counts: dict[int, int] | None = None) -> None:
     """Everything ``actionplan show`` prints for one plan."""
     out.print(f"[bold]Action plan {plan['uuid']}[/] — {plan['state']}", highlight=False)
     out.print(f"audit {plan['audit']} ({plan['audit_uuid']}), strategy {plan['strategy']}, "
@@ -42,7 +50,7 @@ def print_plan(out: Console, plan: dict[str, Any], actions: Sequence[dict[str, A
     if plan["status_message"]:
         out.print(f"status: {plan['status_message']}", markup=False)
     print_indicators(out, plan)
-    print_action_tree(out, actions, total)
+    print_action_tree(out, actions, total, counts)
     print_host_changes(out, plan.get("host_changes") or {}, limit=limit)
 
 
@@ -78,15 +86,17 @@ def print_comparison(out: Console, candidates: Sequence[dict[str, Any]]) -> None
     out.print(table)
 
 
-def print_action_tree(out: Console, actions: Sequence[dict[str, Any]], total: int) -> None:
-    """Actions grouped by stage, each with its state and the actions it waits for."""
+def print_action_tree(out: Console, actions: Sequence[dict[str, Any]], total: int,
+                      counts: dict[int, int] | None = None) -> None:
+    """Actions grouped by stage, each with its state and the actions it waits for.
+
+    ``counts`` are the actions of each stage in the whole plan (default: of ``actions``).
+    """
     title = (f"Actions in execution order (first {len(actions)} of {total})"
              if total > len(actions) else f"Actions in execution order ({total})")
     tree = Tree(Text(title, style="bold"))
     branches: dict[int, Tree] = {}
-    counts: dict[int, int] = {}
-    for stage in stages(actions):
-        counts[stage] = counts.get(stage, 0) + 1
+    counts = counts or stage_counts(actions)
     for action, stage in zip(actions, stages(actions), strict=True):
         if stage not in branches:
             waits = "no parents" if stage == 1 else "each after its parents"

@@ -42,6 +42,10 @@ class Cli:
         """The JSON document a ``--format json`` command printed on stdout."""
         return json.loads(self.run(*args, "--format", "json", status=status).stdout)
 
+    def json_plain(self, *args: str, status: int | None = 0):
+        """The JSON document a command prints on stdout without ``--format``."""
+        return json.loads(self.run(*args, status=status).stdout)
+
     def context(self):
         """The context the commands open, for arranging what a test needs."""
         from optimizer.config import load_config
