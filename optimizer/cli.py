@@ -12,8 +12,12 @@ import dataclasses
 import errno
 import json
 import logging
+import shlex
+import shutil
+import sys
 import time
 import traceback
+from pathlib import Path
 
 import click
 
@@ -146,8 +150,9 @@ def demo(hosts: int, seed: int, strategy_name: str, params: tuple[str, ...], exe
         with ProgressView("demo", enabled=output_format == "table") as view:
             execution = execute_on_simulated_cloud(result.snapshot, strategy, values,
                                                    on_progress=view.update)
-    next_step = (f"optimizer simulate --hosts {hosts} --seed {seed} -o cluster.json && "
-                 f"optimizer plan --scenario cluster.json --strategy {strategy.name} "
+    program = invoked_as()
+    next_step = (f"{program} simulate --hosts {hosts} --seed {seed} -o cluster.json && "
+                 f"{program} plan --scenario cluster.json --strategy {strategy.name} "
                  "-o plan.json")
     if output_format == "json":
         document = {**result.to_dict(), "next": next_step}
@@ -158,6 +163,21 @@ def demo(hosts: int, seed: int, strategy_name: str, params: tuple[str, ...], exe
     out = render.console()
     render.render_demo(result, out, execution=execution)
     out.print(f"Next, plan on this cluster from a file: {next_step}", markup=False)
+
+
+def invoked_as() -> str:
+    """How to run this program again from here: ``optimizer`` if the PATH finds this one,
+    else the path it was run by (``.venv/bin/optimizer`` after the Quick start)."""
+    argv0 = sys.argv[0] if sys.argv else ""
+    if Path(argv0).name != "optimizer":
+        return "optimizer"  # python -m, or a test runner
+    found = shutil.which("optimizer")
+    try:
+        if found and Path(found).resolve() == Path(argv0).resolve():
+            return "optimizer"
+    except OSError:
+        pass
+    return shlex.quote(argv0)
 
 
 # ----- plan -------------------------------------------------------------------------

@@ -90,13 +90,17 @@ def progress_detail(report: Any) -> str:
     parts = [f"running {report.running}", f"failed {report.failed}"]
     if report.skipped:
         parts.append(f"skipped {report.skipped}")
-    parts.append(f"moved {report.moved_memory_mb / 1024:.1f} GiB")
+    parts.append(f"moved {report.moved_memory_mb / 1024:.1f} GB")
     return "  ".join(parts)
 
 
 def progress_dict(report: Any) -> dict[str, Any]:
-    return dataclasses.asdict(report) if dataclasses.is_dataclass(report) else dict(
+    document = dataclasses.asdict(report) if dataclasses.is_dataclass(report) else dict(
         vars(report))
+    # memory in GB (1024 MB) everywhere a user reads it, as in the referee's figures
+    if "moved_memory_mb" in document:
+        document["moved_memory_gb"] = round(document.pop("moved_memory_mb") / 1024, 3)
+    return document
 
 
 @dataclasses.dataclass(frozen=True)
@@ -173,7 +177,7 @@ def final_outcome(report: Any) -> RunOutcome:
     """The plan's final figures; status 1 when it FAILED."""
     counts = (f"{report.succeeded} succeeded, {report.failed} failed, {report.skipped} "
               f"skipped, {report.cancelled} cancelled of {report.total}; moved "
-              f"{report.moved_memory_mb / 1024:.1f} GiB")
+              f"{report.moved_memory_mb / 1024:.1f} GB")
     message = f" ({report.message})" if report.message else ""
     return RunOutcome(1 if report.state == ActionPlanState.FAILED else 0, progress_dict(report),
                       f"action plan {report.plan_uuid} {report.state}: {counts}{message}")

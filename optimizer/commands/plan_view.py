@@ -81,7 +81,8 @@ def print_comparison(out: Console, candidates: Sequence[dict[str, Any]]) -> None
         table.add_column(column, overflow="fold")
     for c in candidates:
         table.add_row(c.get("strategy", ""), show_text(c.get("score")),
-                      show_text(c.get("migrations")), show_text(c.get("seconds")),
+                      show_text(c.get("migrations")),
+                      duration_text(c["seconds"]) if c.get("seconds") is not None else "",
                       show_text(c.get("error")))
     out.print(table)
 
@@ -120,7 +121,7 @@ def print_host_changes(out: Console, changes: dict[str, dict], limit: int = 50) 
         table.add_column(column, overflow="fold")
     for host, change in list(changes.items())[:limit]:
         table.add_row(host, _pair(change.get("instances"), "{:d}"),
-                      _pair(change.get("cpu_load"), "{:.0%}"),
+                      _pair(change.get("cpu_load"), "{:.1%}"),
                       _pair(change.get("vcpus_allocated_pct"), "{:.1f}%"),
                       _pair(change.get("memory_allocated_pct"), "{:.1f}%"),
                       change.get("service", ""), change.get("power", ""))

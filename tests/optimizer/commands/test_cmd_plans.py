@@ -81,6 +81,9 @@ def test_start_runs_the_plan_on_the_simulated_cloud(optimizer):
         "SUCCEEDED"}
     watched = optimizer.json("actionplan", "watch", uuid)  # already over: returns at once
     assert watched["state"] == "SUCCEEDED" and watched["succeeded"] == total
+    # memory in GB, as everywhere else (the referee's migrated_memory_gb)
+    assert "moved_memory_mb" not in watched and watched["moved_memory_gb"] > 0
+    assert " GB" in result.stdout and "GiB" not in result.stdout + result.stderr
 
 
 def test_start_no_wait_runs_in_the_background_and_watch_follows(optimizer):
