@@ -1,8 +1,9 @@
 """The ``optimizer`` command line: demo, plan, strategies, strategy show, simulate.
 
 Errors the user can fix (a :class:`~optimizer.models.errors.UserError`: a bad file, an
-unknown strategy, a bad parameter) print one line ``optimizer: error: ...``
-and exit 2, like click's own usage errors. Anything else is a bug: one line
+unknown strategy, a bad parameter) and click's usage errors (a missing or
+unknown option, a bad value) print one line ``optimizer: error: ...`` and
+exit 2. Anything else is a bug: one line
 ``optimizer: internal error: ...`` and exit 1, with the traceback under
 ``--debug``.
 """
@@ -56,9 +57,17 @@ class OneLineError(click.ClickException):
 class OptimizerGroup(click.Group):
     """The root group: turns exceptions from any command into one line and a status."""
 
+    def make_context(self, info_name, args, parent=None, **extra) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as exc:  # an unknown or malformed root option
+            raise _usage_line(exc) from None
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:  # any subcommand's bad command line
+            raise _usage_line(exc) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except OSError as exc:
@@ -81,6 +90,16 @@ class OptimizerGroup(click.Group):
             hint = " (run with --debug for the traceback)"
         return OneLineError(f"{type(exc).__name__}: {exc}{hint}", label="internal error",
                             exit_code=EXIT_INTERNAL)
+
+
+def _usage_line(exc: click.UsageError) -> click.ClickException:
+    """Click's usage error as one ``optimizer: error:`` line naming the help to read."""
+    if isinstance(exc, click.exceptions.NoArgsIsHelpError):
+        return exc  # a group without its command: its help is the answer
+    message = exc.format_message().rstrip(".")
+    where = exc.ctx.command_path if exc.ctx is not None else "optimizer"
+    return OneLineError(f"{where}: {message} (see '{where} --help')", label="error",
+                        exit_code=EXIT_USER)
 
 
 class _StderrHandler(logging.Handler):
@@ -312,9 +331,10 @@ def _spec_dict(spec) -> dict:
               help="CPU samples per instance (0: none).")
 @click.option("-o", "--output", required=True, metavar="FILE",
               help="Where to write the cluster-scenario/1 file.")
+@format_option
 def simulate(hosts: int, seed: int, fill: float, cpu_util: float, host_models: str,
              zones: int, disabled_hosts: int, stopped_instances: int, server_groups: int,
-             series_length: int, output: str) -> None:
+             series_length: int, output: str, output_format: str) -> None:
     """Write a simulated cluster as a cluster-scenario/1 file, to feed `optimizer plan`."""
     spec = SimulationSpec(
         hosts=hosts, seed=seed, fill=fill, cpu_util=cpu_util,
@@ -327,6 +347,11 @@ def simulate(hosts: int, seed: int, fill: float, cpu_util: float, host_models: s
         save_scenario(snapshot, output)
     except OSError as exc:
         raise UserError(f"cannot write scenario {output}: {exc.strerror or exc}") from None
+    if output_format == "json":
+        click.echo(json.dumps({"path": output, "scenario": snapshot.name,
+                               "hosts": snapshot.host_count,
+                               "instances": snapshot.instance_count}, indent=1))
+        return
     click.echo(f"wrote {output}: {snapshot.host_count} hosts, {snapshot.instance_count} "
                f"instances ({snapshot.name})")
 
