@@ -172,7 +172,7 @@ def demo(hosts: int, seed: int, strategy_name: str, params: tuple[str, ...], exe
     program = invoked_as()
     next_step = (f"{program} simulate --hosts {hosts} --seed {seed} -o cluster.json && "
                  f"{program} plan --scenario cluster.json --strategy {strategy.name} "
-                 "-o plan.json")
+                 + "".join(f"-p {shlex.quote(p)} " for p in params) + "-o plan.json")
     if output_format == "json":
         document = {**result.to_dict(), "next": next_step}
         if execution is not None:

@@ -85,7 +85,9 @@ def _say_scheduled(view: dict, output_format: str) -> None:
     if output_format == "json":
         print_json({"audit": view})
         return
-    when = f"every {view['interval']}" if view["interval"] else "on events"
+    interval = view["interval"]
+    every = duration_text(int(interval)) if interval and interval.isdigit() else interval
+    when = f"every {every}" if interval else "on events"
     click.echo(f"stored {view['audit_type']} audit {view['name']} ({view['uuid']}), to run "
                f"{when}: the optimizer service schedules it")
 

@@ -59,7 +59,7 @@ def test_the_executed_column_counts_migrations_and_times_alike(tmp_path, monkeyp
 def test_the_next_hint_names_the_program_as_it_was_run(tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "argv", [".venv/bin/optimizer", "demo"])
     monkeypatch.setattr(shutil, "which", lambda name: None)  # not on PATH
-    text = _demo_table(tmp_path, monkeypatch, "--no-execute")
+    text = _demo_table(tmp_path, monkeypatch, "--no-execute", "-p", "target_cpu_load=0.6")
     hint = next(line for line in text.splitlines() if line.startswith("Next"))
-    assert ": .venv/bin/optimizer simulate " in hint
-    assert "&& .venv/bin/optimizer plan " in hint
+    assert ": .venv/bin/optimizer simulate --hosts 12 " in hint
+    assert "&& .venv/bin/optimizer plan " in hint and "-p target_cpu_load=0.6 -o plan.json" in hint

@@ -139,6 +139,9 @@ def test_a_continuous_audit_not_yet_run_can_be_suspended(optimizer):
     optimizer.run("audit", "create", "--goal", "dummy", "--type", "continuous", "--interval",
                   "600", "--name", "later")
     assert optimizer.json("audit", "show", "later")["state"] == "PENDING"
+    said = optimizer.run("audit", "create", "--goal", "dummy", "--type", "continuous",
+                         "--interval", "3600", "--name", "hourly").stdout
+    assert "to run every 1 h 00 min" in said  # seconds shown like every other duration
     assert optimizer.json("audit", "update", "later", "--state", "SUSPENDED")["state"] == \
         "SUSPENDED"
     assert optimizer.json("audit", "update", "later", "--state", "ONGOING")["state"] == \
