@@ -53,6 +53,21 @@ def duration_text(seconds: float | None) -> str:
     return f"{seconds:.3f} s" if seconds < 1 else f"{seconds:.1f} s"
 
 
+def indicator_text(value: object, unit: str) -> tuple[str, str]:
+    """An efficacy indicator's value and unit as tables show them.
+
+    Ratios (loads, gaps) become percentages and seconds durations, as
+    everywhere else; JSON keeps the plain numbers.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return ("" if value is None else str(value)), unit
+    if unit == "ratio":
+        return percent(value), "%"
+    if unit == "s":
+        return duration_text(value), ""
+    return f"{value:g}", unit
+
+
 # ----- demo ---------------------------------------------------------------------
 
 
@@ -218,7 +233,5 @@ def render_plan_summary(summary: dict, out: Console) -> None:
         for column in ("indicator", "value", "unit"):
             table.add_column(column)
         for ind in summary["indicators"]:
-            value = ind["value"]
-            text = f"{value:g}" if isinstance(value, int | float) else str(value)
-            table.add_row(ind["name"], text, ind["unit"])
+            table.add_row(ind["name"], *indicator_text(ind["value"], ind["unit"]))
         out.print(table)

@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from optimizer import render
 from optimizer.commands.common import duration_text, show_text
 
 COMPARISON = "strategy_comparison"
@@ -67,7 +68,7 @@ def print_indicators(out: Console, plan: dict[str, Any]) -> None:
         if item["name"] == COMPARISON:
             comparison = item["value"]
             continue
-        table.add_row(item["name"], show_text(item["value"]), item.get("unit", ""),
+        table.add_row(item["name"], *render.indicator_text(item["value"], item.get("unit", "")),
                       described.get(item["name"], ""))
     out.print(table)
     if comparison:

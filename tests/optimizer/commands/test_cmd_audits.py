@@ -161,3 +161,14 @@ def test_default_audit_names_stop_at_the_second_and_stay_unique(optimizer, monke
     assert names == ["dummy-20261202T185701Z", "dummy-20261202T185701Z-2",
                      "dummy-20261202T185701Z-3"]
     assert not any(re.search(r"\.\d{6}", n) for n in names)
+
+
+def test_loads_in_tables_are_percentages_like_everywhere_else(optimizer):
+    document = optimizer.json("audit", "create", "--goal", "server_consolidation",
+                              "--strategy", "vm_workload_consolidation")
+    load = next(i["value"] for i in document["action_plan"]["indicators"]
+                if i["name"] == "max_cpu_load_after")
+    assert 0 < load <= 1  # JSON keeps the ratio
+    text = optimizer.run("actionplan", "show", document["action_plan_uuid"]).stdout
+    line = next(line for line in text.splitlines() if "max_cpu_load_after" in line)
+    assert f"{100 * load:.1f}%" in line and "ratio" not in line
