@@ -54,6 +54,9 @@ class OneLineError(click.ClickException):
         click.echo(f"optimizer: {self.label}: {self.message}", err=True)
 
 
+_WORDS = "optimizer.command_words"
+
+
 class OptimizerGroup(click.Group):
     """The root group: turns exceptions from any command into one line and a status."""
 
@@ -63,10 +66,19 @@ class OptimizerGroup(click.Group):
         except click.UsageError as exc:  # an unknown or malformed root option
             raise _usage_line(exc) from None
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        rest = super().parse_args(ctx, args)
+        # click consumes these before a subcommand parses its own options
+        ctx.meta[_WORDS] = [*getattr(ctx, "_protected_args", []), *ctx.args]
+        return rest
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except click.UsageError as exc:  # any subcommand's bad command line
+            if exc.ctx is None or exc.ctx is ctx:  # raised while parsing: find the command
+                exc.ctx = None
+                raise _usage_line(exc, self._command_path(ctx)) from None
             raise _usage_line(exc) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
@@ -81,6 +93,19 @@ class OptimizerGroup(click.Group):
         except Exception as exc:
             raise self._internal(ctx, exc) from None
 
+    def _command_path(self, ctx: click.Context) -> str:
+        """The subcommand named on the command line, as ``optimizer audit create``."""
+        words = ctx.meta.get(_WORDS, [])
+        path, command = [ctx.command_path], self
+        for word in words:
+            found = (command.get_command(ctx, word)
+                     if isinstance(command, click.Group) else None)
+            if found is None:
+                break
+            path.append(word)
+            command = found
+        return " ".join(path)
+
     @staticmethod
     def _internal(ctx: click.Context, exc: Exception) -> OneLineError:
         if ctx.params.get("debug"):
@@ -92,12 +117,13 @@ class OptimizerGroup(click.Group):
                             exit_code=EXIT_INTERNAL)
 
 
-def _usage_line(exc: click.UsageError) -> click.ClickException:
+def _usage_line(exc: click.UsageError, where: str | None = None) -> click.ClickException:
     """Click's usage error as one ``optimizer: error:`` line naming the help to read."""
     if isinstance(exc, click.exceptions.NoArgsIsHelpError):
         return exc  # a group without its command: its help is the answer
     message = exc.format_message().rstrip(".")
-    where = exc.ctx.command_path if exc.ctx is not None else "optimizer"
+    if where is None:
+        where = exc.ctx.command_path if exc.ctx is not None else "optimizer"
     return OneLineError(f"{where}: {message} (see '{where} --help')", label="error",
                         exit_code=EXIT_USER)
 

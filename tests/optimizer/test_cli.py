@@ -339,6 +339,8 @@ def test_installed_script_runs():
     (["audit", "frobnicate"], ("No such command", "frobnicate", "audit --help")),
     (["simulate", "--hosts", "many", "-o", "x.json"], ("--hosts", "many")),
     (["demo", "--format", "xml"], ("--format", "xml")),
+    (["plan", "--scenario"], ("--scenario", "requires an argument", "plan --help")),
+    (["audit", "list", "--limit"], ("--limit", "audit list --help")),
 ])
 def test_usage_errors_are_one_line(args, fragments):
     assert_one_line_error(invoke(*args), *fragments)
