@@ -189,3 +189,24 @@ def test_the_cli_warns_once_on_stderr(isolated_home):
     assert result.exit_code == 0, result.output
     assert result.stderr.count("max_retriez") == 1, result.stderr
     assert "max_retriez" not in result.stdout
+
+
+def test_every_ini_example_of_the_readme_loads_as_shown(isolated_home, caplog):
+    import re
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    blocks = re.findall(r"^```ini\n(.*?)^```", readme, re.S | re.M)
+    assert len(blocks) >= 2
+    for k, block in enumerate(blocks):
+        path = write(isolated_home / f"readme-{k}.conf", block)
+        with caplog.at_level("WARNING", logger="optimizer.config"):
+            settings = load_config(path)
+        assert caplog.records == [], block
+        shown = dict(re.findall(r"^(\w+) = (.*)$", block, re.M))
+        for name, text in shown.items():
+            row = next(r for r in settings.rows if r.option == name)
+            assert row.source == path, (name, row)
+            if isinstance(row.value, list):  # a list option splits at commas
+                assert len(row.value) == text.count(",") + 1, (name, row.value)
+            elif isinstance(row.value, bool | int | float):
+                assert str(row.value).lower() == text or float(text) == row.value, (name, row)
