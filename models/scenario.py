@@ -34,9 +34,12 @@ def load_scenario(path: str | Path) -> ClusterSnapshot:
     """Read a scenario file into a snapshot; :class:`ScenarioError` on any problem."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ScenarioError(f"cannot read scenario {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"scenario {path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} "
+                            f"at offset {exc.start}); save it as UTF-8 JSON") from None
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -1,8 +1,9 @@
 """The ``optimizer`` command line: demo, plan, strategies, strategy show, simulate.
 
 Errors the user can fix (a :class:`~optimizer.models.errors.UserError`: a bad file, an
-unknown strategy, a bad parameter) print one line ``optimizer: error: ...``
-and exit 2, like click's own usage errors. Anything else is a bug: one line
+unknown strategy, a bad parameter) and click's usage errors (a missing or
+unknown option, a bad value) print one line ``optimizer: error: ...`` and
+exit 2. Anything else is a bug: one line
 ``optimizer: internal error: ...`` and exit 1, with the traceback under
 ``--debug``.
 """
@@ -12,8 +13,12 @@ import dataclasses
 import errno
 import json
 import logging
+import shlex
+import shutil
+import sys
 import time
 import traceback
+from pathlib import Path
 
 import click
 
@@ -52,12 +57,32 @@ class OneLineError(click.ClickException):
         click.echo(f"optimizer: {self.label}: {self.message}", err=True)
 
 
+_WORDS = "optimizer.command_words"
+
+
 class OptimizerGroup(click.Group):
     """The root group: turns exceptions from any command into one line and a status."""
+
+    def make_context(self, info_name, args, parent=None, **extra) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as exc:  # an unknown or malformed root option
+            raise _usage_line(exc) from None
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        rest = super().parse_args(ctx, args)
+        # click consumes these before a subcommand parses its own options
+        ctx.meta[_WORDS] = [*getattr(ctx, "_protected_args", []), *ctx.args]
+        return rest
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:  # any subcommand's bad command line
+            if exc.ctx is None or exc.ctx is ctx:  # raised while parsing: find the command
+                exc.ctx = None
+                raise _usage_line(exc, self._command_path(ctx)) from None
+            raise _usage_line(exc) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except OSError as exc:
@@ -74,6 +99,19 @@ class OptimizerGroup(click.Group):
             if unreachable_cause(exc) is not None:
                 raise self._unreachable(ctx, exc) from None
             raise self._internal(ctx, exc) from None
+
+    def _command_path(self, ctx: click.Context) -> str:
+        """The subcommand named on the command line, as ``optimizer audit create``."""
+        words = ctx.meta.get(_WORDS, [])
+        path, command = [ctx.command_path], self
+        for word in words:
+            found = (command.get_command(ctx, word)
+                     if isinstance(command, click.Group) else None)
+            if found is None:
+                break
+            path.append(word)
+            command = found
+        return " ".join(path)
 
     @staticmethod
     def _unreachable(ctx: click.Context, exc: Exception) -> OneLineError:
@@ -92,6 +130,17 @@ class OptimizerGroup(click.Group):
             hint = " (run with --debug for the traceback)"
         return OneLineError(f"{type(exc).__name__}: {exc}{hint}", label="internal error",
                             exit_code=EXIT_INTERNAL)
+
+
+def _usage_line(exc: click.UsageError, where: str | None = None) -> click.ClickException:
+    """Click's usage error as one ``optimizer: error:`` line naming the help to read."""
+    if isinstance(exc, click.exceptions.NoArgsIsHelpError):
+        return exc  # a group without its command: its help is the answer
+    message = exc.format_message().rstrip(".")
+    if where is None:
+        where = exc.ctx.command_path if exc.ctx is not None else "optimizer"
+    return OneLineError(f"{where}: {message} (see '{where} --help')", label="error",
+                        exit_code=EXIT_USER)
 
 
 class _StderrHandler(logging.Handler):
@@ -161,9 +210,10 @@ def demo(hosts: int, seed: int, strategy_name: str, params: tuple[str, ...], exe
         with ProgressView("demo", enabled=output_format == "table") as view:
             execution = execute_on_simulated_cloud(result.snapshot, strategy, values,
                                                    on_progress=view.update)
-    next_step = (f"optimizer simulate --hosts {hosts} --seed {seed} -o cluster.json && "
-                 f"optimizer plan --scenario cluster.json --strategy {strategy.name} "
-                 "-o plan.json")
+    program = invoked_as()
+    next_step = (f"{program} simulate --hosts {hosts} --seed {seed} -o cluster.json && "
+                 f"{program} plan --scenario cluster.json --strategy {strategy.name} "
+                 + "".join(f"-p {shlex.quote(p)} " for p in params) + "-o plan.json")
     if output_format == "json":
         document = {**result.to_dict(), "next": next_step}
         if execution is not None:
@@ -173,6 +223,21 @@ def demo(hosts: int, seed: int, strategy_name: str, params: tuple[str, ...], exe
     out = render.console()
     render.render_demo(result, out, execution=execution)
     out.print(f"Next, plan on this cluster from a file: {next_step}", markup=False)
+
+
+def invoked_as() -> str:
+    """How to run this program again from here: ``optimizer`` if the PATH finds this one,
+    else the path it was run by (``.venv/bin/optimizer`` after the Quick start)."""
+    argv0 = sys.argv[0] if sys.argv else ""
+    if Path(argv0).name != "optimizer":
+        return "optimizer"  # python -m, or a test runner
+    found = shutil.which("optimizer")
+    try:
+        if found and Path(found).resolve() == Path(argv0).resolve():
+            return "optimizer"
+    except OSError:
+        pass
+    return shlex.quote(argv0)
 
 
 # ----- plan -------------------------------------------------------------------------
@@ -307,9 +372,10 @@ def _spec_dict(spec) -> dict:
               help="CPU samples per instance (0: none).")
 @click.option("-o", "--output", required=True, metavar="FILE",
               help="Where to write the cluster-scenario/1 file.")
+@format_option
 def simulate(hosts: int, seed: int, fill: float, cpu_util: float, host_models: str,
              zones: int, disabled_hosts: int, stopped_instances: int, server_groups: int,
-             series_length: int, output: str) -> None:
+             series_length: int, output: str, output_format: str) -> None:
     """Write a simulated cluster as a cluster-scenario/1 file, to feed `optimizer plan`."""
     spec = SimulationSpec(
         hosts=hosts, seed=seed, fill=fill, cpu_util=cpu_util,
@@ -322,6 +388,11 @@ def simulate(hosts: int, seed: int, fill: float, cpu_util: float, host_models: s
         save_scenario(snapshot, output)
     except OSError as exc:
         raise UserError(f"cannot write scenario {output}: {exc.strerror or exc}") from None
+    if output_format == "json":
+        click.echo(json.dumps({"path": output, "scenario": snapshot.name,
+                               "hosts": snapshot.host_count,
+                               "instances": snapshot.instance_count}, indent=1))
+        return
     click.echo(f"wrote {output}: {snapshot.host_count} hosts, {snapshot.instance_count} "
                f"instances ({snapshot.name})")
 

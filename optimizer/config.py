@@ -14,6 +14,8 @@ and pass ``settings.transport_url`` as ``url`` rather than this one.
 """
 from __future__ import annotations
 
+import difflib
+import logging
 import os
 import re
 import socket
@@ -27,6 +29,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from optimizer.models.errors import UserError
+
+LOG = logging.getLogger(__name__)
 
 APP_NAME = "optimizer"
 CONFIG_FILE_ENV = "OPTIMIZER_CONFIG_FILE"
@@ -194,6 +198,8 @@ def parse_conf(config_file: str | None = None, database_url: str | None = None,
     except cfg.Error as exc:
         raise ConfigError(f"config file {path}: {exc}") from None
     conf.config_file = path
+    if path:
+        warn_unknown_keys(path)
     if database_url is not None:
         _override(conf, "database", "connection", database_url, "command line")
     elif environ.get(DATABASE_URL_ENV):
@@ -201,6 +207,49 @@ def parse_conf(config_file: str | None = None, database_url: str | None = None,
                   f"environment {DATABASE_URL_ENV}")
     _check_values(conf)
     return conf
+
+
+# (file, section, key) already warned about: a process that reads its
+# configuration several times says each thing once.
+_warned: set[tuple[str, str, str | None]] = set()
+
+
+def warn_unknown_keys(path: str) -> None:
+    """Warn (once a process) about sections and keys of ``path`` no option reads.
+
+    oslo.config ignores them in silence, so a typo such as ``max_retriez``
+    would quietly leave the default in force.
+    """
+    sections: dict[str, dict[str, list[str]]] = {}
+    try:
+        cfg.ConfigParser(path, sections).parse()
+    except (cfg.ParseError, OSError, UnicodeDecodeError):
+        return  # oslo has already reported what it could not read
+    known = {group or "DEFAULT": [opt.name for opt in opts] for group, opts in _options().items()}
+    for section, keys in sections.items():
+        if section not in known:
+            _warn_once(path, section, None,
+                       f"config file {path}: section [{section}] is not known, its keys "
+                       f"({', '.join(keys)}) are ignored; known sections: "
+                       f"{', '.join(_closest_first(section, known))}")
+            continue
+        for key in keys:
+            if key not in known[section]:
+                _warn_once(path, section, key,
+                           f"config file {path}: [{section}] {key} is not a known option and "
+                           f"is ignored; known options of [{section}]: "
+                           f"{', '.join(_closest_first(key, known[section]))}")
+
+
+def _closest_first(word: str, choices) -> list[str]:
+    choices = list(choices)
+    return difflib.get_close_matches(word, choices, n=len(choices), cutoff=0.0)
+
+
+def _warn_once(path: str, section: str, key: str | None, message: str) -> None:
+    if (path, section, key) not in _warned:
+        _warned.add((path, section, key))
+        LOG.warning("%s", message)
 
 
 def _choose_file(config_file: str | None, environ: Mapping[str, str]) -> str | None:

@@ -40,9 +40,12 @@ class Context:
         self.database.close()
 
 
-def open_context(settings: Settings) -> Context:
-    """Open the database (upgrading an empty one) and sync the installed strategies into it."""
-    database = open_database(settings.database_url)
+def open_context(settings: Settings, *, create_database: bool = True) -> Context:
+    """Open the database (upgrading an empty one) and sync the installed strategies into it.
+
+    With ``create_database`` off, a missing or empty database is refused instead.
+    """
+    database = open_database(settings.database_url, create=create_database)
     strategies = load_strategies()
     with database.session() as session:
         sync_strategies(session, strategies.loaded.values())

@@ -37,6 +37,7 @@ class Execution:
     succeeded: int
     failed: int
     skipped: int
+    migrations: int  # migrations that succeeded
     moved_memory_gb: float
     seconds: float
     after: ClusterFigures
@@ -63,7 +64,7 @@ def execute_on_simulated_cloud(snapshot: ClusterSnapshot, strategy: Strategy,
                                          parameters=dict(values), name="demo")
             outcome = operations.run_audit(ctx, audit.uuid)
             if outcome.action_plan_uuid is None:
-                return Execution("", "FAILED", 0, 0, 0, 0.0, 0.0,
+                return Execution("", "FAILED", 0, 0, 0, 0, 0.0, 0.0,
                                  figures(snapshot.placement()), outcome.message)
             operations.start_action_plan(ctx, outcome.action_plan_uuid)
             started = time.perf_counter()
@@ -72,8 +73,19 @@ def execute_on_simulated_cloud(snapshot: ClusterSnapshot, strategy: Strategy,
             report = plan_progress(ctx, outcome.action_plan_uuid)
             after = cloud.snapshot(name=snapshot.name)
             return Execution(report.plan_uuid, report.state, report.succeeded, report.failed,
-                             report.skipped, report.moved_memory_mb / 1024, seconds,
+                             report.skipped, _migrated(ctx, outcome.action_plan_uuid),
+                             report.moved_memory_mb / 1024, seconds,
                              figures(after.placement()), report.message)
         finally:
             ctx.close()
             cloud.close()
+
+
+def _migrated(ctx, plan_uuid: str) -> int:
+    """How many of the plan's migrations succeeded."""
+    from optimizer.db import get_action_plan, list_actions
+
+    with ctx.database.session() as session:
+        plan = get_action_plan(session, plan_uuid)
+        return sum(a.type == "migrate" and a.state == "SUCCEEDED"
+                   for a in list_actions(session, plan))

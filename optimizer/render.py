@@ -19,19 +19,53 @@ from optimizer.strategies.base import DOC_SECTIONS, GOALS, Strategy
 from optimizer.strategies.parameters import ParameterSpec
 from optimizer.strategies.solution import Action, ChangePowerState, ChangeServiceState, Migrate
 
-# Wide enough for the action table when output goes to a file or a pipe.
-_PIPE_WIDTH = 120
+# Piped or redirected, tables take the width their cells need, so no uuid or
+# name is folded over several lines for the next program (or a reader's
+# pager) to put together; stderr (progress, warnings) stays readable.
+_PIPE_WIDTH = 100_000
+_PIPE_WIDTH_ERR = 120
 
 
 def console(stream: TextIO | None = None, *, err: bool = False) -> Console:
     """A console on ``stream`` (default: the current stdout or stderr)."""
     stream = stream or (sys.stderr if err else sys.stdout)
-    width = None if stream.isatty() else _PIPE_WIDTH
+    width = None if stream.isatty() else _PIPE_WIDTH_ERR if err else _PIPE_WIDTH
     return Console(file=stream, width=width, highlight=False, soft_wrap=True)
 
 
 def percent(fraction: float) -> str:
+    """A load or a share as every table shows it: ``58.5%``."""
     return f"{100 * fraction:.1f}%"
+
+
+def duration_text(seconds: float | None) -> str:
+    """A duration as every table and message shows it.
+
+    ``0.004 s`` under a second, ``12.5 s`` under a minute, then ``3 min 20 s``
+    and ``1 h 02 min``.
+    """
+    if seconds is None:
+        return "unknown"
+    if seconds >= 3600:
+        return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60):02d} min"
+    if seconds >= 60:
+        return f"{int(seconds // 60)} min {int(seconds % 60):02d} s"
+    return f"{seconds:.3f} s" if seconds < 1 else f"{seconds:.1f} s"
+
+
+def indicator_text(value: object, unit: str) -> tuple[str, str]:
+    """An efficacy indicator's value and unit as tables show them.
+
+    Ratios (loads, gaps) become percentages and seconds durations, as
+    everywhere else; JSON keeps the plain numbers.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return ("" if value is None else str(value)), unit
+    if unit == "ratio":
+        return percent(value), "%"
+    if unit == "s":
+        return duration_text(value), ""
+    return f"{value:g}", unit
 
 
 # ----- demo ---------------------------------------------------------------------
@@ -57,16 +91,17 @@ def render_demo(result: DemoResult, out: Console, max_actions: int = 10,
          percent(after.cpu_load_stdev)),
         ("memory allocated, mean", percent(before.memory_allocated_mean),
          percent(after.memory_allocated_mean)),
-        ("planning time", "", f"{result.planning_seconds:.3f} s"),
+        ("planning time", "", duration_text(result.planning_seconds)),
     ]
     if execution is not None:
         table.add_column("after (executed)", justify="right")
         done = execution.after
-        executed = [str(done.active_hosts), "", f"{execution.moved_memory_gb:.1f}",
+        executed = [str(done.active_hosts), str(execution.migrations),
+                    f"{execution.moved_memory_gb:.1f}",
                     percent(done.cpu_load_mean), percent(done.cpu_load_max),
-                    percent(done.cpu_load_stdev), percent(done.memory_allocated_mean),
-                    f"{execution.seconds:.2f} s run"]
+                    percent(done.cpu_load_stdev), percent(done.memory_allocated_mean), ""]
         rows = [(*row, value) for row, value in zip(rows, executed, strict=True)]
+        rows.append(("run time", "", "", duration_text(execution.seconds)))
     for row in rows:
         table.add_row(*row)
     out.print(table)
@@ -192,13 +227,11 @@ def render_plan_summary(summary: dict, out: Console) -> None:
     done = f"wrote {summary['path']}" if summary.get("path") else "planned"
     out.print(f"{done}: {summary['actions']} actions "
               f"({summary['migrations']} migrations) from strategy {summary['strategy']} "
-              f"in {summary['planning_seconds']:.3f} s", markup=False)
+              f"in {duration_text(summary['planning_seconds'])}", markup=False)
     if summary["indicators"]:
         table = Table(title="Efficacy indicators", title_justify="left")
         for column in ("indicator", "value", "unit"):
             table.add_column(column)
         for ind in summary["indicators"]:
-            value = ind["value"]
-            text = f"{value:g}" if isinstance(value, int | float) else str(value)
-            table.add_row(ind["name"], text, ind["unit"])
+            table.add_row(ind["name"], *indicator_text(ind["value"], ind["unit"]))
         out.print(table)

@@ -64,7 +64,8 @@ _A, _P, _X = AuditState, ActionPlanState, ActionState
 
 # Soft deletion is allowed from every audit state except DELETED itself.
 AUDIT_TRANSITIONS: Mapping[str, frozenset[str]] = {
-    _A.PENDING: frozenset({_A.ONGOING, _A.CANCELLED, _A.DELETED}),
+    # a CONTINUOUS or EVENT audit may be suspended before its first run
+    _A.PENDING: frozenset({_A.ONGOING, _A.SUSPENDED, _A.CANCELLED, _A.DELETED}),
     _A.ONGOING: frozenset({_A.SUCCEEDED, _A.FAILED, _A.CANCELLED, _A.SUSPENDED, _A.DELETED}),
     _A.SUSPENDED: frozenset({_A.ONGOING, _A.CANCELLED, _A.DELETED}),
     _A.SUCCEEDED: frozenset({_A.DELETED}),

@@ -176,6 +176,8 @@ def _checked_changes(request: Request, changed: dict, kind: str, goal: str,
     if "state" in changes and changes["state"] not in USER_STATES:
         raise BadRequest(f"state can be set to {', '.join(USER_STATES)} only, "
                          f"not {changes['state']!r}")
+    if changes.get("state") == AuditState.SUSPENDED and kind == AuditType.ONESHOT:
+        raise BadRequest("a ONESHOT audit cannot be suspended (only CONTINUOUS and EVENT ones)")
     if "name" in changes and (not isinstance(changes["name"], str) or not changes["name"]):
         raise BadRequest("name must be a non-empty string")
     if "auto_trigger" in changes and not isinstance(changes["auto_trigger"], bool):

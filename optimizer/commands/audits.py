@@ -65,7 +65,7 @@ def create(goal: str | None, template: str | None, strategy: str | None,
     if interval is not None and audit_type == AuditType.ONESHOT:
         raise UserError("--interval is for CONTINUOUS audits (add --type CONTINUOUS)")
     scope = read_json_file(scope_file, "scope") if scope_file else None
-    with opened_context() as ctx:
+    with opened_context(creates=True) as ctx:
         row = operations.new_audit(
             ctx, goal=goal, strategy=strategy, parameters=parse_assignments(list(params)),
             scope=scope, name=name, audit_type=audit_type, interval=check_interval(interval),
@@ -85,7 +85,9 @@ def _say_scheduled(view: dict, output_format: str) -> None:
     if output_format == "json":
         print_json({"audit": view})
         return
-    when = f"every {view['interval']}" if view["interval"] else "on events"
+    interval = view["interval"]
+    every = duration_text(int(interval)) if interval and interval.isdigit() else interval
+    when = f"every {every}" if interval else "on events"
     click.echo(f"stored {view['audit_type']} audit {view['name']} ({view['uuid']}), to run "
                f"{when}: the optimizer service schedules it")
 
@@ -103,6 +105,7 @@ def _run_now(ctx: Context, view: dict, auto_trigger: bool, output_format: str) -
         return 1
     with ctx.database.session() as session:
         plan = plan_view(get_action_plan(session, outcome.action_plan_uuid))
+    document["action_plan_uuid"] = plan["uuid"]
     document["action_plan"] = plan
     if output_format == "table":
         out = console()

@@ -34,13 +34,25 @@ def current_settings() -> Settings:
 
 
 @contextmanager
-def opened_context() -> Iterator[Context]:
-    """The command's context: settings read, database opened, strategies synced."""
-    ctx = open_context(current_settings())
+def opened_context(*, creates: bool = False) -> Iterator[Context]:
+    """The command's context: settings read, database opened, strategies synced.
+
+    A command that only reads never creates a database: a mistyped URL must
+    not leave folders and files behind. One that ``creates`` items (an audit,
+    a template) makes the database only at the default location, which no
+    one had to type; elsewhere ``optimizer db upgrade`` makes it.
+    """
+    settings = current_settings()
+    ctx = open_context(settings, create_database=creates and _default_database(settings))
     try:
         yield ctx
     finally:
         ctx.close()
+
+
+def _default_database(settings: Settings) -> bool:
+    return any((row.group, row.option, row.source) == ("database", "connection", "default")
+               for row in settings.rows)
 
 
 def exit_with(status: int) -> None:
@@ -99,6 +111,8 @@ def read_json_file(path: str, what: str) -> Any:
         text = Path(path).expanduser().read_text(encoding="utf-8")
     except OSError as exc:
         raise UserError(f"{what} file {path}: cannot read it: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{what} file {path}: not UTF-8 text (offset {exc.start})") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -140,13 +154,20 @@ def show_text(value: Any) -> str:
     return str(value)
 
 
+def _cell(column: str, value: Any) -> str:
+    # columns named *_s hold seconds: shown like every other duration
+    if column.endswith("_s") and isinstance(value, int | float):
+        return render.duration_text(value)
+    return show_text(value)
+
+
 def print_fields(out: Console, title: str, fields: dict[str, Any]) -> None:
     """One item as a two-column table of field and value."""
     table = Table(title=title, title_justify="left", show_header=False)
     table.add_column("field", style="bold")
     table.add_column("value", overflow="fold")
     for name, value in fields.items():
-        table.add_row(name, show_text(value))
+        table.add_row(name, _cell(name, value))
     out.print(table)
 
 
@@ -166,21 +187,13 @@ def print_rows(out: Console, title: str, columns: Sequence[str],
     for column in columns:
         # a uuid is copied and pasted whole, so it never wraps
         whole = column.endswith("uuid")
-        table.add_column(column.replace("_", " "), overflow="fold", no_wrap=whole,
-                         min_width=36 if whole else None)
+        table.add_column(column.removesuffix("_s").replace("_", " "), overflow="fold",
+                         no_wrap=whole, min_width=36 if whole else None)
     for row in rows:
-        table.add_row(*(show_text(row.get(c)) for c in columns))
+        table.add_row(*(_cell(c, row.get(c)) for c in columns))
     if not rows:
         table.add_row("(none)", *[""] * (len(columns) - 1))
     out.print(table)
 
 
-def duration_text(seconds: float | None) -> str:
-    """``1 h 02 min``, ``3 min 20 s`` or ``12.5 s`` for an estimated duration."""
-    if seconds is None:
-        return "unknown"
-    if seconds >= 3600:
-        return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60):02d} min"
-    if seconds >= 60:
-        return f"{int(seconds // 60)} min {int(seconds % 60):02d} s"
-    return f"{seconds:.1f} s"
+duration_text = render.duration_text  # one format for every duration

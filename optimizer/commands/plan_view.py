@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from optimizer import render
 from optimizer.commands.common import duration_text, show_text
 
 COMPARISON = "strategy_comparison"
@@ -32,8 +33,16 @@ def stages(actions: Sequence[dict[str, Any]]) -> list[int]:
     return out
 
 
+def stage_counts(actions: Sequence[dict[str, Any]]) -> dict[int, int]:
+    """How many actions each stage holds."""
+    counts: dict[int, int] = {}
+    for stage in stages(actions):
+        counts[stage] = counts.get(stage, 0) + 1
+    return counts
+
+
 def print_plan(out: Console, plan: dict[str, Any], actions: Sequence[dict[str, Any]],
-               total: int, limit: int) -> None:
+               total: int, limit: int, counts: dict[int, int] | None = None) -> None:
     """Everything ``actionplan show`` prints for one plan."""
     out.print(f"[bold]Action plan {plan['uuid']}[/] — {plan['state']}", highlight=False)
     out.print(f"audit {plan['audit']} ({plan['audit_uuid']}), strategy {plan['strategy']}, "
@@ -42,7 +51,7 @@ def print_plan(out: Console, plan: dict[str, Any], actions: Sequence[dict[str, A
     if plan["status_message"]:
         out.print(f"status: {plan['status_message']}", markup=False)
     print_indicators(out, plan)
-    print_action_tree(out, actions, total)
+    print_action_tree(out, actions, total, counts)
     print_host_changes(out, plan.get("host_changes") or {}, limit=limit)
 
 
@@ -59,7 +68,7 @@ def print_indicators(out: Console, plan: dict[str, Any]) -> None:
         if item["name"] == COMPARISON:
             comparison = item["value"]
             continue
-        table.add_row(item["name"], show_text(item["value"]), item.get("unit", ""),
+        table.add_row(item["name"], *render.indicator_text(item["value"], item.get("unit", "")),
                       described.get(item["name"], ""))
     out.print(table)
     if comparison:
@@ -73,20 +82,23 @@ def print_comparison(out: Console, candidates: Sequence[dict[str, Any]]) -> None
         table.add_column(column, overflow="fold")
     for c in candidates:
         table.add_row(c.get("strategy", ""), show_text(c.get("score")),
-                      show_text(c.get("migrations")), show_text(c.get("seconds")),
+                      show_text(c.get("migrations")),
+                      duration_text(c["seconds"]) if c.get("seconds") is not None else "",
                       show_text(c.get("error")))
     out.print(table)
 
 
-def print_action_tree(out: Console, actions: Sequence[dict[str, Any]], total: int) -> None:
-    """Actions grouped by stage, each with its state and the actions it waits for."""
+def print_action_tree(out: Console, actions: Sequence[dict[str, Any]], total: int,
+                      counts: dict[int, int] | None = None) -> None:
+    """Actions grouped by stage, each with its state and the actions it waits for.
+
+    ``counts`` are the actions of each stage in the whole plan (default: of ``actions``).
+    """
     title = (f"Actions in execution order (first {len(actions)} of {total})"
              if total > len(actions) else f"Actions in execution order ({total})")
     tree = Tree(Text(title, style="bold"))
     branches: dict[int, Tree] = {}
-    counts: dict[int, int] = {}
-    for stage in stages(actions):
-        counts[stage] = counts.get(stage, 0) + 1
+    counts = counts or stage_counts(actions)
     for action, stage in zip(actions, stages(actions), strict=True):
         if stage not in branches:
             waits = "no parents" if stage == 1 else "each after its parents"
@@ -110,7 +122,7 @@ def print_host_changes(out: Console, changes: dict[str, dict], limit: int = 50) 
         table.add_column(column, overflow="fold")
     for host, change in list(changes.items())[:limit]:
         table.add_row(host, _pair(change.get("instances"), "{:d}"),
-                      _pair(change.get("cpu_load"), "{:.0%}"),
+                      _pair(change.get("cpu_load"), "{:.1%}"),
                       _pair(change.get("vcpus_allocated_pct"), "{:.1f}%"),
                       _pair(change.get("memory_allocated_pct"), "{:.1f}%"),
                       change.get("service", ""), change.get("power", ""))

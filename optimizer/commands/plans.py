@@ -23,7 +23,7 @@ from optimizer.commands.execution import (
     start_plan,
     watch_plan,
 )
-from optimizer.commands.plan_view import print_plan
+from optimizer.commands.plan_view import print_plan, stage_counts
 from optimizer.commands.views import PLAN_COLUMNS, action_view, plan_view
 from optimizer.db import (
     Page,
@@ -35,6 +35,7 @@ from optimizer.db import (
 )
 from optimizer.db.schema import ActionRow
 from optimizer.models.errors import UserError
+from optimizer.plan_file import stored_plan_to_dict, write_plan
 
 DEFAULT_SHOWN = 50
 
@@ -80,10 +81,38 @@ def show(uuid: str, limit: int, output_format: str) -> None:
                                .where(ActionRow.action_plan_id == row.id))
         actions = [action_view(a) for a in
                    list_actions(session, row, page=Page(limit=limit, sort_key="index"))]
+        graph = [] if output_format == "json" or total <= len(actions) else [
+            {"index": index, "parents": parents} for index, parents in session.execute(
+                select(ActionRow.index, ActionRow.parents)
+                .where(ActionRow.action_plan_id == row.id).order_by(ActionRow.index))]
     if output_format == "json":
         print_json({**plan, "actions_total": total, "actions": actions})
         return
-    print_plan(console(), plan, actions, total, limit)
+    # a stage's count is over the whole plan, not only the actions shown
+    print_plan(console(), plan, actions, total, limit, stage_counts(graph or actions))
+
+
+@actionplan.command("export")
+@click.argument("uuid")
+@click.option("-o", "--output", metavar="PLAN.json",
+              help="Write the action-plan/1 document here (default: print it).")
+def export(uuid: str, output: str | None) -> None:
+    """Write a stored plan as an action-plan/1 document, for the referee and other tools."""
+    with opened_context() as ctx, ctx.database.session() as session:
+        row = get_action_plan(session, uuid)
+        plan = {**plan_view(row), "goal": row.audit.goal}
+        actions = [{"type": a.type, "parameters": a.parameters, "reason": a.reason,
+                    "index": a.index, "parents": a.parents}
+                   for a in list_actions(session, row, page=Page(sort_key="index"))]
+    document = stored_plan_to_dict(plan, actions)
+    if output is None:
+        print_json(document)
+        return
+    try:
+        write_plan(document, output)
+    except OSError as exc:
+        raise UserError(f"cannot write plan {output}: {exc.strerror or exc}") from None
+    click.echo(f"wrote {output}: action plan {uuid}, {len(actions)} actions")
 
 
 @actionplan.command("start")

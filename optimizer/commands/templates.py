@@ -58,7 +58,7 @@ def create(name: str, goal: str, strategy: str | None, params: tuple[str, ...],
         {"max_migrations_per_plan": max_migrations,
          "max_moved_memory_gb_per_hour": max_moved_memory_gb_per_hour,
          "allowed_windows": list(windows)}, where=f"audit template {name}")
-    with opened_context() as ctx:
+    with opened_context(creates=True) as ctx:
         parameters, checked_scope = check_audit_request(
             ctx, goal, strategy, parse_assignments(list(params)), scope)
         with ctx.database.session() as session:

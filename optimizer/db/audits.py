@@ -43,7 +43,7 @@ def create_audit(session: Session, *, goal: str, audit_type: str = AuditType.ONE
         if value is not None and value.tzinfo is None:
             raise InvalidValue(f"audit {field} {value.isoformat()} needs a time zone "
                                "(e.g. 2025-01-31T22:00:00+00:00)")
-    name = name or f"{goal}-{utcnow():%Y%m%dT%H%M%S.%fZ}"
+    name = name or _default_name(session, goal)
     _check_name_free(session, name)
     row = AuditRow(
         name=name, audit_type=audit_type, state=states.INITIAL_STATE["audit"], goal=goal,
@@ -118,6 +118,18 @@ def delete_audit(session: Session, ident: str) -> AuditRow:
             query.change(session, PLANS, plan, {"state": ActionPlanState.CANCELLED})
         query.change(session, PLANS, plan, {"state": ActionPlanState.DELETED})
     return query.change(session, AUDITS, row, {"state": AuditState.DELETED})
+
+
+def _default_name(session: Session, goal: str) -> str:
+    """``<goal>-<UTC time to the second>``, with ``-2``, ``-3``... if that is taken."""
+    base = f"{goal}-{utcnow():%Y%m%dT%H%M%SZ}"
+    taken = set(session.scalars(select(AuditRow.name).where(
+        AuditRow.name.startswith(base, autoescape=True), AuditRow.deleted_at.is_(None))))
+    name, k = base, 1
+    while name in taken:
+        k += 1
+        name = f"{base}-{k}"
+    return name
 
 
 def _check_name_free(session: Session, name: str) -> None:

@@ -16,15 +16,15 @@ from optimizer.db import migrate
 from optimizer.db.errors import DatabaseError, remember_url
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; a SQLite file's folder is created on first use."""
+def make_engine(url: str, *, create_folder: bool = True) -> Engine:
+    """An engine for ``url``; a SQLite file's folder is created unless ``create_folder`` is off."""
     try:
         parsed = make_url(url)
     except ArgumentError:
         raise DatabaseError(f"database URL {mask_password(url)!r} is not valid") from None
     options: dict = {"pool_pre_ping": True}
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
+        if create_folder and sqlite_path(url) is not None:
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         options = {}
     try:
@@ -36,6 +36,14 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
     event.listen(engine, "handle_error", remember_url)  # so errors can name the database
     return engine
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL, or None for another database or an in-memory one."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database).expanduser()
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -68,16 +76,25 @@ class Database:
         self.engine.dispose()
 
 
-def open_database(url: str) -> Database:
+def open_database(url: str, *, create: bool = True) -> Database:
     """The database at ``url``, ready to use.
 
-    An empty database gets the tables; one at a revision this version does
-    not know, or at an older one, is refused with a :class:`DatabaseError`
-    saying what to do.
+    An empty database gets the tables, unless ``create`` is off: then a
+    missing SQLite file (no file or folder is made) or a database without
+    tables is refused, naming ``optimizer db upgrade``. One at a revision this
+    version does not know, or at an older one, is refused with a
+    :class:`DatabaseError` saying what to do.
     """
-    engine = make_engine(url)
+    if not create:
+        _require_file(url)
+    engine = make_engine(url, create_folder=create)
     try:
         status = migrate.check_revision(engine)
+        if status.state is migrate.RevisionState.EMPTY and not create:
+            raise DatabaseError(
+                f"database {mask_password(url)} has no tables yet: `optimizer db upgrade` "
+                "creates them (or check --database-url, $OPTIMIZER_DATABASE_URL and "
+                "[database] connection)")
         if status.state is migrate.RevisionState.EMPTY:
             migrate.upgrade(engine)
         elif status.state is migrate.RevisionState.BEHIND:
@@ -89,3 +106,15 @@ def open_database(url: str) -> Database:
         raise
     # Rows stay readable after commit, so callers can print what they stored.
     return Database(engine, sessionmaker(engine, expire_on_commit=False))
+
+
+def _require_file(url: str) -> None:
+    # Connecting to a missing SQLite file would create it: say so instead.
+    try:
+        path = sqlite_path(url)
+    except ArgumentError:
+        return  # make_engine names the bad URL
+    if path is not None and not path.exists():
+        raise DatabaseError(
+            f"database {path} does not exist: `optimizer db upgrade` creates it (or check "
+            "--database-url, $OPTIMIZER_DATABASE_URL and [database] connection)")

@@ -19,7 +19,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError as DriverError
 
 from optimizer.config import mask_password
 from optimizer.db.errors import DatabaseError
@@ -80,7 +80,7 @@ def _connected(target: Engine | str) -> Iterator[Engine]:
         engine, owned = make_engine(target), True
     try:
         yield engine
-    except OperationalError as exc:
+    except DriverError as exc:  # unreachable, refused, or a file that is not a database
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         raise DatabaseError(
             f"cannot use database {mask_password(str(engine.url))}: {reason}") from None

@@ -182,6 +182,13 @@ def test_plan_missing_scenario_file_is_one_line(tmp_path):
     assert_one_line_error(result, "absent.json")
 
 
+def test_plan_non_utf8_scenario_is_one_line(tmp_path):
+    path = tmp_path / "latin1.json"
+    path.write_bytes('{"format": "cluster-scenario/1", "name": "caf\u00e9"}'.encode("latin-1"))
+    result = invoke("plan", "-s", str(path), "--strategy", "dummy")
+    assert_one_line_error(result, "latin1.json", "UTF-8")
+
+
 def test_plan_unwritable_output_is_one_line(tmp_path):
     result = invoke("plan", "-s", str(write_scenario(tmp_path, SCENARIO)), "--strategy",
                     "dummy", "-o", str(tmp_path / "no" / "such" / "dir" / "plan.json"))
@@ -278,6 +285,16 @@ def test_simulate_writes_a_scenario_plan_accepts(tmp_path):
     assert planned.exit_code == 0, planned.stderr
 
 
+def test_simulate_summary_as_json(tmp_path):
+    scenario = tmp_path / "cluster.json"
+    result = invoke("simulate", "--hosts", "4", "-o", str(scenario), "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    written = json.loads(scenario.read_text())
+    assert summary == {"path": str(scenario), "scenario": written["name"], "hosts": 4,
+                       "instances": len(written["instances"])}
+
+
 def test_simulate_bad_spec_is_one_line(tmp_path):
     result = invoke("simulate", "--fill", "2", "-o", str(tmp_path / "c.json"))
     assert_one_line_error(result, "fill")
@@ -313,3 +330,22 @@ def test_installed_script_runs():
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["name"] == "dummy"
+
+
+@pytest.mark.parametrize(("args", "fragments"), [
+    (["plan"], ("Missing option", "--scenario", "plan --help")),
+    (["--bogus"], ("No such option", "--bogus")),
+    (["nosuchcommand"], ("No such command", "nosuchcommand")),
+    (["audit", "frobnicate"], ("No such command", "frobnicate", "audit --help")),
+    (["simulate", "--hosts", "many", "-o", "x.json"], ("--hosts", "many")),
+    (["demo", "--format", "xml"], ("--format", "xml")),
+    (["plan", "--scenario"], ("--scenario", "requires an argument", "plan --help")),
+    (["audit", "list", "--limit"], ("--limit", "audit list --help")),
+])
+def test_usage_errors_are_one_line(args, fragments):
+    assert_one_line_error(invoke(*args), *fragments)
+
+
+def test_a_group_without_its_command_still_prints_its_help():
+    result = invoke("audit")
+    assert "Commands:" in result.output and "create" in result.output

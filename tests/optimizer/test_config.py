@@ -142,3 +142,71 @@ def test_configurations_do_not_share_state(isolated_home):
     second = parse_conf()
     assert first.database.connection == "sqlite:///one.db"
     assert second.database.connection != "sqlite:///one.db"
+
+
+def test_unknown_key_warns_with_the_known_keys_closest_first(isolated_home, caplog):
+    path = write(isolated_home / "typo.conf", "[applier]\nmax_retriez = 5\n")
+    with caplog.at_level("WARNING", logger="optimizer.config"):
+        settings = load_config(path)
+    assert settings.applier.max_retries == 2  # the typo is not read as max_retries
+    [record] = caplog.records
+    message = record.getMessage()
+    assert path in message and "[applier]" in message and "max_retriez" in message
+    known = message.split("known options of [applier]: ")[1].split(", ")
+    assert known[0] == "max_retries"
+    assert set(known) == {"max_retries", "retry_backoff_s", "action_timeout_s",
+                          "poll_interval_s", "failure_policy", "revert_on_failure",
+                          "heartbeat_timeout_s"}
+
+
+def test_unknown_section_warns_with_the_known_sections(isolated_home, caplog):
+    path = write(isolated_home / "typo.conf", "[gard_rails]\nmax_migrations_per_plan = 5\n"
+                                              "[DEFAULT]\ntransport_url = fake://\n")
+    with caplog.at_level("WARNING", logger="optimizer.config"):
+        load_config(path)
+    [record] = caplog.records
+    message = record.getMessage()
+    assert path in message and "[gard_rails]" in message
+    assert message.split("known sections: ")[1].split(", ")[0] == "guard_rails"
+
+
+def test_a_file_with_known_keys_only_is_silent(isolated_home, caplog):
+    path = write(isolated_home / "fine.conf", "[DEFAULT]\nhost = h1\n[applier]\nmax_retries = 1\n"
+                                              "[guard_rails]\nallowed_windows = * 1-5 * * *\n")
+    with caplog.at_level("WARNING", logger="optimizer.config"):
+        load_config(path)
+        load_config(path)
+    assert caplog.records == []
+
+
+def test_the_cli_warns_once_on_stderr(isolated_home):
+    from click.testing import CliRunner
+
+    from optimizer.cli import cli
+
+    path = write(isolated_home / "cli.conf", "[applier]\nmax_retriez = 5\n")
+    result = CliRunner().invoke(cli, ["--config-file", path, "config", "show"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("max_retriez") == 1, result.stderr
+    assert "max_retriez" not in result.stdout
+
+
+def test_every_ini_example_of_the_readme_loads_as_shown(isolated_home, caplog):
+    import re
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    blocks = re.findall(r"^```ini\n(.*?)^```", readme, re.S | re.M)
+    assert len(blocks) >= 2
+    for k, block in enumerate(blocks):
+        path = write(isolated_home / f"readme-{k}.conf", block)
+        with caplog.at_level("WARNING", logger="optimizer.config"):
+            settings = load_config(path)
+        assert caplog.records == [], block
+        shown = dict(re.findall(r"^(\w+) = (.*)$", block, re.M))
+        for name, text in shown.items():
+            row = next(r for r in settings.rows if r.option == name)
+            assert row.source == path, (name, row)
+            if isinstance(row.value, list):  # a list option splits at commas
+                assert len(row.value) == text.count(",") + 1, (name, row.value)
+            elif isinstance(row.value, bool | int | float):
+                assert str(row.value).lower() == text or float(text) == row.value, (name, row)

@@ -126,8 +126,9 @@ def test_continuous_audits_are_suspended_and_resumed_with_patches(client, dispat
     assert audit["start_time"].startswith("2030-01-01T00:00:00")
     assert dispatcher.triggered == []  # the scheduler runs continuous audits
     uuid = audit["uuid"]
-    assert client.patch(f"/v1/audits/{uuid}", json=[
-        {"op": "replace", "path": "/state", "value": "SUSPENDED"}]).status_code == 409
+    suspended = client.patch(f"/v1/audits/{uuid}", json=[  # before its first run too
+        {"op": "replace", "path": "/state", "value": "SUSPENDED"}])
+    assert suspended.status_code == 200 and suspended.json()["state"] == "SUSPENDED"
     changed = client.patch(f"/v1/audits/{uuid}", json=[
         {"op": "replace", "path": "/interval", "value": "600"},
         {"op": "replace", "path": "/name", "value": "renamed"}])
@@ -158,3 +159,10 @@ def test_audit_patches_are_checked(client):
         response = client.patch(f"/v1/audits/{uuid}", json=operations)
         assert response.status_code == 400, (operations, response.text)
         assert word in fault(response), (operations, fault(response))
+
+
+def test_a_oneshot_audit_cannot_be_suspended(client):
+    uuid = client.post("/v1/audits", json={"goal": "dummy"}).json()["uuid"]
+    refused = client.patch(f"/v1/audits/{uuid}", json=[
+        {"op": "replace", "path": "/state", "value": "SUSPENDED"}])
+    assert refused.status_code == 400 and "ONESHOT" in refused.text

@@ -42,6 +42,10 @@ class Cli:
         """The JSON document a ``--format json`` command printed on stdout."""
         return json.loads(self.run(*args, "--format", "json", status=status).stdout)
 
+    def json_plain(self, *args: str, status: int | None = 0):
+        """The JSON document a command prints on stdout without ``--format``."""
+        return json.loads(self.run(*args, status=status).stdout)
+
     def context(self):
         """The context the commands open, for arranging what a test needs."""
         from optimizer.config import load_config
@@ -91,8 +95,15 @@ def private_home(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture
 def optimizer(private_home, monkeypatch) -> Cli:
-    """The command line on a 12-host simulated cloud and a SQLite file, by configuration."""
+    """The command line on a 12-host simulated cloud and a SQLite file, by configuration.
+
+    The file is made as `optimizer db upgrade` would: commands create a
+    database only at the default location.
+    """
+    from optimizer.db import upgrade
+
     config = write_config(private_home)
+    upgrade(f"sqlite:///{private_home / 'optimizer.db'}")
     monkeypatch.setenv("OPTIMIZER_CONFIG_FILE", str(config))
     return Cli(private_home, config, private_home / "cloud.db")
 

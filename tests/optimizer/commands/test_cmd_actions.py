@@ -1,6 +1,8 @@
 """optimizer action list / show / skip, and records surviving from one command to the next."""
 from __future__ import annotations
 
+import re
+
 
 def test_list_show_and_skip(optimizer):
     uuid = optimizer.recommended_plan()
@@ -53,3 +55,23 @@ def test_records_survive_a_restart(optimizer):
     assert optimizer.json("action", "show", first["uuid"])["state"] == "SKIPPED"
     assert (optimizer.folder / "optimizer.db").is_file()
     assert not (optimizer.folder / "home" / "xdg_data_home" / "optimizer").exists()
+
+
+def test_tables_piped_keep_each_row_on_one_line(optimizer):
+    plan = optimizer.recommended_plan()
+    optimizer.run("audit", "create", "--goal", "server_consolidation")  # a long default name
+    actions = optimizer.json("action", "list", "--plan", plan)
+    text = optimizer.run("action", "list", "--plan", plan).stdout
+    for action in actions:  # instance uuids, host names and the change, whole
+        assert any(action["uuid"] in line and action["subject"] in line and
+                   action["change"] in line for line in text.splitlines()), text
+    for command, rows in ((("audit", "list"), optimizer.json("audit", "list")),
+                          (("actionplan", "list"), optimizer.json("actionplan", "list"))):
+        text = optimizer.run(*command).stdout
+        body = [line for line in text.splitlines() if line.startswith("│")]
+        assert len(body) == len(rows), text
+        assert all(row["uuid"] in text and row.get("name", row.get("audit")) in text
+                   for row in rows)
+    # durations as everywhere else: "4 min 45 s", not "285.168"
+    assert "estimated duration " in text and "duration s " not in text
+    assert re.search(r"│ (\d+ min \d\d s|\d+\.\d s|\d+\.\d{3} s|\d+ h \d\d min) +│", text)

@@ -65,3 +65,62 @@ def test_db_upgrade_refuses_an_unknown_revision(optimizer, tmp_path):
         result = optimizer.run("--database-url", f"sqlite:///{path}", *command, status=2)
         assert "f00dcafe9999" in result.stderr and "does not know" in result.stderr
         assert result.stderr.count("\n") == 1
+
+
+def test_a_file_that_is_not_a_database_is_one_line(optimizer, tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("these are my notes, not a database\n" * 20)
+    for command in (("audit", "list"), ("db", "upgrade"), ("audit", "create", "--goal",
+                                                            "dummy")):
+        result = optimizer.run("--database-url", f"sqlite:///{path}", *command, status=2)
+        assert result.stderr.startswith("optimizer: error: "), result.stderr
+        assert str(path) in result.stderr and "not a database" in result.stderr
+        assert result.stderr.count("\n") == 1
+    assert path.read_text().startswith("these are my notes")
+
+
+def test_a_read_never_creates_a_database_or_its_folder(optimizer, tmp_path):
+    missing = tmp_path / "nonexistent" / "dir" / "x.db"
+    for command in (("audit", "list"), ("actionplan", "list"), ("audittemplate", "list"),
+                    ("action", "list", "--plan", "p"), ("audit", "show", "nightly")):
+        result = optimizer.run("--database-url", f"sqlite:///{missing}", *command, status=2)
+        assert result.stderr.startswith("optimizer: error: "), result.stderr
+        assert str(missing) in result.stderr and "optimizer db upgrade" in result.stderr
+        assert result.stderr.count("\n") == 1
+    assert not (tmp_path / "nonexistent").exists()
+
+
+def test_a_write_creates_a_database_only_at_the_default_location(optimizer, tmp_path):
+    missing = tmp_path / "typo" / "x.db"
+    result = optimizer.run("--database-url", f"sqlite:///{missing}", "audit", "create",
+                           "--goal", "dummy", status=2)
+    assert "optimizer db upgrade" in result.stderr and result.stderr.count("\n") == 1
+    assert not (tmp_path / "typo").exists()
+    optimizer.run("--database-url", f"sqlite:///{missing}", "db", "upgrade")
+    optimizer.run("--database-url", f"sqlite:///{missing}", "audit", "create", "--goal",
+                  "dummy")
+    assert optimizer.json("--database-url", f"sqlite:///{missing}", "audit", "list")
+
+
+def test_the_default_database_is_made_on_the_first_write(private_home):
+    from click.testing import CliRunner
+
+    from optimizer.cli import cli
+    from optimizer.config import default_data_dir
+
+    default = default_data_dir() / "optimizer.db"
+    assert str(private_home) in str(default)
+    listed = CliRunner().invoke(cli, ["audit", "list"])
+    assert listed.exit_code == 2 and "optimizer db upgrade" in listed.stderr
+    assert not default.exists()
+    created = CliRunner().invoke(cli, ["audit", "create", "--goal", "dummy"])
+    assert created.exit_code == 0, created.output
+    assert default.is_file()
+    assert CliRunner().invoke(cli, ["audit", "list"]).exit_code == 0
+
+
+def test_a_read_on_an_empty_database_names_db_upgrade(optimizer, tmp_path):
+    path = tmp_path / "empty.db"
+    sqlite3.connect(path).close()
+    result = optimizer.run("--database-url", f"sqlite:///{path}", "audit", "list", status=2)
+    assert "optimizer db upgrade" in result.stderr and result.stderr.count("\n") == 1

@@ -133,3 +133,42 @@ def test_delete_takes_the_audits_plans_along(optimizer):
     assert "not found" in optimizer.run("actionplan", "show", plan, status=2).stderr
     assert "audit 'gone' not found" in optimizer.run("audit", "show", "gone",
                                                      status=2).stderr
+
+
+def test_a_continuous_audit_not_yet_run_can_be_suspended(optimizer):
+    optimizer.run("audit", "create", "--goal", "dummy", "--type", "continuous", "--interval",
+                  "600", "--name", "later")
+    assert optimizer.json("audit", "show", "later")["state"] == "PENDING"
+    said = optimizer.run("audit", "create", "--goal", "dummy", "--type", "continuous",
+                         "--interval", "3600", "--name", "hourly").stdout
+    assert "to run every 1 h 00 min" in said  # seconds shown like every other duration
+    assert optimizer.json("audit", "update", "later", "--state", "SUSPENDED")["state"] == \
+        "SUSPENDED"
+    assert optimizer.json("audit", "update", "later", "--state", "ONGOING")["state"] == \
+        "ONGOING"
+
+
+def test_default_audit_names_stop_at_the_second_and_stay_unique(optimizer, monkeypatch):
+    import re
+    from datetime import UTC, datetime
+
+    import optimizer.db.audits as audits
+
+    moment = datetime(2026, 12, 2, 18, 57, 1, 141575, tzinfo=UTC)
+    monkeypatch.setattr(audits, "utcnow", lambda: moment)
+    names = [optimizer.json("audit", "create", "--goal", "dummy")["audit"]["name"]
+             for _ in range(3)]
+    assert names == ["dummy-20261202T185701Z", "dummy-20261202T185701Z-2",
+                     "dummy-20261202T185701Z-3"]
+    assert not any(re.search(r"\.\d{6}", n) for n in names)
+
+
+def test_loads_in_tables_are_percentages_like_everywhere_else(optimizer):
+    document = optimizer.json("audit", "create", "--goal", "server_consolidation",
+                              "--strategy", "vm_workload_consolidation")
+    load = next(i["value"] for i in document["action_plan"]["indicators"]
+                if i["name"] == "max_cpu_load_after")
+    assert 0 < load <= 1  # JSON keeps the ratio
+    text = optimizer.run("actionplan", "show", document["action_plan_uuid"]).stdout
+    line = next(line for line in text.splitlines() if "max_cpu_load_after" in line)
+    assert f"{100 * load:.1f}%" in line and "ratio" not in line

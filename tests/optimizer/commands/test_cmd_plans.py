@@ -1,6 +1,11 @@
 """optimizer actionplan list / show / start / watch / pause / resume / cancel / delete."""
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from types import SimpleNamespace
+
 from optimizer.cloud.simulated import CloudError, Faults
 from optimizer.db import set_action_plan_state
 
@@ -76,6 +81,9 @@ def test_start_runs_the_plan_on_the_simulated_cloud(optimizer):
         "SUCCEEDED"}
     watched = optimizer.json("actionplan", "watch", uuid)  # already over: returns at once
     assert watched["state"] == "SUCCEEDED" and watched["succeeded"] == total
+    # memory in GB, as everywhere else (the referee's migrated_memory_gb)
+    assert "moved_memory_mb" not in watched and watched["moved_memory_gb"] > 0
+    assert " GB" in result.stdout and "GiB" not in result.stdout + result.stderr
 
 
 def test_start_no_wait_runs_in_the_background_and_watch_follows(optimizer):
@@ -156,3 +164,76 @@ def test_cancel_and_delete(optimizer):
                                                             uuid).stdout
     assert f"deleted action plan {uuid}" in optimizer.run("actionplan", "delete", uuid).stdout
     assert optimizer.json("actionplan", "list") == []
+
+
+def _exported_plan_and_scenario(optimizer, tmp_path):
+    """An audit's plan exported with -o, and the simulated cloud it was made on."""
+    from optimizer.models.scenario import save_scenario
+
+    created = optimizer.json("audit", "create", "--goal", "server_consolidation",
+                             "--strategy", "vm_workload_consolidation")
+    uuid = next(v for k, v in created.items() if "action_plan" in k and isinstance(v, str))
+    assert uuid == created["action_plan"]["uuid"]
+    cloud = optimizer.cloud()
+    try:
+        scenario = tmp_path / "cluster.json"
+        save_scenario(cloud.snapshot(), scenario)
+    finally:
+        cloud.close()
+    path = tmp_path / "exported.json"
+    said = optimizer.run("actionplan", "export", uuid, "-o", str(path)).stdout
+    assert f"wrote {path}" in said
+    return uuid, json.loads(path.read_text()), scenario
+
+
+def test_export_writes_a_plan_the_referee_judges_valid(optimizer, tmp_path):
+    from optimizer.models.scenario import load_scenario
+
+    from tests.referee import referee
+
+    uuid, document, scenario = _exported_plan_and_scenario(optimizer, tmp_path)
+    shown = optimizer.json("actionplan", "show", uuid, "--limit", "1000")
+    assert document["format"] == "action-plan/1" and document["action_plan"] == uuid
+    assert document["strategy"] == "vm_workload_consolidation"
+    assert len(document["actions"]) == shown["actions_total"] > 0
+    assert [a["index"] for a in document["actions"]] == [a["index"] for a in shown["actions"]]
+    migrations = [a for a in document["actions"] if a["type"] == "migrate"]
+    assert migrations and all({"instance", "source", "destination", "migration_type"} <= set(m)
+                              for m in migrations)
+    actions = [SimpleNamespace(**a) for a in document["actions"]]
+    verdict = referee(load_scenario(scenario), SimpleNamespace(actions=actions))
+    assert verdict.ok, verdict.violations
+    assert verdict.migrations == len(migrations)
+    # printed without -o, the same document
+    assert optimizer.json_plain("actionplan", "export", uuid) == document
+
+
+def test_the_shared_referee_judges_an_exported_plan_valid(optimizer, tmp_path, shared_dir):
+    _, document, scenario = _exported_plan_and_scenario(optimizer, tmp_path)
+    done = subprocess.run([sys.executable, str(shared_dir / "scenarios" / "evaluate.py"),
+                           str(scenario), str(tmp_path / "exported.json"), "--json"],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    verdict = json.loads(done.stdout)
+    assert verdict["valid"] is True, verdict
+    assert verdict["migrations"] == sum(a["type"] == "migrate" for a in document["actions"])
+
+
+def test_export_of_an_unknown_plan_is_one_line(optimizer, tmp_path):
+    result = optimizer.run("actionplan", "export", "no-such-plan", status=2)
+    assert "no-such-plan" in result.stderr and result.stderr.count("\n") == 1
+    uuid = optimizer.recommended_plan()
+    result = optimizer.run("actionplan", "export", uuid, "-o",
+                           str(tmp_path / "no" / "dir" / "p.json"), status=2)
+    assert "cannot write plan" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_show_counts_every_action_of_a_stage_not_only_those_shown(optimizer):
+    uuid = optimizer.recommended_plan()
+    every = optimizer.json("actionplan", "show", uuid, "--limit", "100000")["actions"]
+    from optimizer.commands.plan_view import stages
+
+    first_stage = sum(stage == 1 for stage in stages(every))
+    assert first_stage > 2
+    text = optimizer.run("actionplan", "show", uuid, "--limit", "2").stdout
+    assert f"stage 1: {first_stage} action(s)" in text, text

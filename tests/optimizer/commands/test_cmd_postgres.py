@@ -4,6 +4,8 @@ Without a reachable server this is skipped locally and fails under CI.
 """
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
 from tests.optimizer.db.conftest import SchemaFactory, _require_postgres
@@ -37,7 +39,9 @@ def test_audits_and_plans_on_postgresql(optimizer, postgres_url):
     connection = next(r for r in optimizer.json("config", "show")["settings"]
                       if r["option"] == "connection")
     assert connection["source"] == "command line"
-    assert not (optimizer.folder / "optimizer.db").exists()  # the file's URL was overridden
+    # the file named in the configuration was overridden: nothing went into it
+    with sqlite3.connect(optimizer.folder / "optimizer.db") as file_db:
+        assert file_db.execute("SELECT count(*) FROM audits").fetchone() == (0,)
     optimizer.run("actionplan", "cancel", plan)
     optimizer.run("audit", "delete", "on-pg")
     assert optimizer.json("audit", "list") == []
