@@ -27,7 +27,12 @@ GROUPS = (
     ("db", "optimizer.commands.admin", "db", "Manage the database schema."),
 )
 
-__all__ = ["GROUPS", "GlobalOptions", "LazyGroup", "register"]
+# (module, attribute) of single commands; their modules import only click and rich
+COMMANDS = (
+    ("optimizer.replay.compare_command", "replay_report"),
+)
+
+__all__ = ["COMMANDS", "GROUPS", "GlobalOptions", "LazyGroup", "register"]
 
 
 class LazyGroup(click.Group):
@@ -56,3 +61,5 @@ def register(root: click.Group) -> None:
     """Add every command group of this package to ``root``."""
     for name, module, attribute, help_line in GROUPS:
         root.add_command(LazyGroup(name, module, attribute, help_line))
+    for module, attribute in COMMANDS:
+        root.add_command(getattr(importlib.import_module(module), attribute))

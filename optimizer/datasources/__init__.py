@@ -8,7 +8,10 @@ from optimizer.datasources.base import (
     METRICS,
     Datasource,
     DatasourceError,
+    HistoryDatasource,
+    MetricHistory,
     MetricValues,
 )
 
-__all__ = ["AGGREGATES", "METRICS", "Datasource", "DatasourceError", "MetricValues"]
+__all__ = ["AGGREGATES", "METRICS", "Datasource", "DatasourceError", "HistoryDatasource",
+           "MetricHistory", "MetricValues"]

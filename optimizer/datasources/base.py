@@ -1,9 +1,16 @@
-"""The datasource interface: one aggregated value per resource for one metric."""
+"""The datasource interface: one aggregated value per resource for one metric.
+
+A datasource may also answer histories (:class:`HistoryDatasource`): one
+metric for many resources over a time range, on a common time grid.
+"""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
+
+import numpy as np
 
 from optimizer.models.errors import UserError
 
@@ -54,4 +61,42 @@ class Datasource(Protocol):
 
     def fetch(self, metric: str, window_s: int, aggregate: str = "mean") -> MetricValues:
         """``metric`` for all resources, aggregated over the last ``window_s`` seconds."""
+        ...
+
+
+@dataclass(frozen=True)
+class MetricHistory:
+    """One metric for the resources asked for, on a common time grid.
+
+    ``values[i, t]`` is resource ``keys[i]`` at ``times[t]`` (unix seconds),
+    NaN where the datasource had no sample (a hole). ``missing`` lists the
+    keys without a single sample; ``errors`` what was wrong with individual
+    series or samples (they were skipped).
+    """
+
+    metric: str
+    keys: tuple[str, ...]
+    times: np.ndarray   # (T,) float64 unix seconds
+    values: np.ndarray  # (N, T) float64, NaN holes
+    missing: tuple[str, ...] = field(default=())
+    errors: tuple[str, ...] = field(default=())
+
+    def has_history(self) -> np.ndarray:
+        """(N,) True for resources with at least one sample."""
+        return ~np.isnan(self.values).all(axis=1)
+
+    def holes(self) -> int:
+        """Missing samples among the resources that have some history."""
+        return int(np.isnan(self.values[self.has_history()]).sum())
+
+
+@runtime_checkable
+class HistoryDatasource(Protocol):
+    """A datasource that also answers a metric's history for many resources at once."""
+
+    name: str
+
+    def history(self, metric: str, keys: Sequence[str], start: float, end: float,
+                step_s: int) -> MetricHistory:
+        """``metric`` of ``keys`` every ``step_s`` seconds from ``start`` to ``end``."""
         ...

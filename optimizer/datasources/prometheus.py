@@ -8,17 +8,28 @@ a subquery aggregated over the audit window (``avg_over_time``,
 cluster size. The defaults read node_exporter (hosts) and the libvirt
 exporter (instances, labelled by domain uuid, which Nova sets to the
 instance uuid); every expression and label is configurable.
+
+Histories (:meth:`PrometheusDatasource.history`) send the same expression,
+unaggregated, once to ``/api/v1/query_range`` for every resource, and align
+the answer on the query's own time grid, NaN where a sample is missing.
 """
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import requests
 
-from optimizer.datasources.base import DatasourceError, MetricValues, check_aggregate, percentile_of
+from optimizer.datasources.base import (
+    DatasourceError,
+    MetricHistory,
+    MetricValues,
+    check_aggregate,
+    percentile_of,
+)
 
 LOG = logging.getLogger(__name__)
 
@@ -37,6 +48,8 @@ DEFAULT_EXPRESSIONS: Mapping[str, str] = {
         "sum by (uuid) (libvirt_domain_info_memory_usage_bytes)"
         " / sum by (uuid) (libvirt_domain_info_maximum_memory_bytes)"),
 }
+#: Prometheus refuses a range query with more points than this per series.
+MAX_POINTS = 11_000
 DEFAULT_LABELS: Mapping[str, str] = {
     "host_cpu_util": "host", "host_memory_util": "host",
     "instance_cpu_util": "uuid", "instance_memory_util": "uuid",
@@ -83,15 +96,19 @@ class PrometheusDatasource:
         self.session.verify = settings.ca_file or settings.verify_tls
         self.queries = 0
 
-    def query_for(self, metric: str, window_s: int, aggregate: str = "mean") -> str:
-        """The PromQL sent for ``metric``."""
+    def expression_for(self, metric: str) -> str:
+        """The configured instant expression of ``metric``, rate window filled in."""
         try:
             expression = self.settings.expressions[metric]
         except KeyError:
             known = ", ".join(sorted(self.settings.expressions))
             raise DatasourceError(f"prometheus: unknown metric {metric!r} (known: {known})") \
                 from None
-        expression = expression.replace("{rate}", self.settings.rate_window)
+        return expression.replace("{rate}", self.settings.rate_window)
+
+    def query_for(self, metric: str, window_s: int, aggregate: str = "mean") -> str:
+        """The PromQL sent for ``metric``."""
+        expression = self.expression_for(metric)
         step = min(self.settings.step_s, max(1, int(window_s)))
         return window_query(expression, window_s, step, aggregate)
 
@@ -120,12 +137,59 @@ class PrometheusDatasource:
             LOG.warning("prometheus: skipped %s", error)
         return MetricValues(metric, values, tuple(errors))
 
+    def history(self, metric: str, keys: Sequence[str], start: float, end: float,
+                step_s: int) -> MetricHistory:
+        """``metric`` of every resource in ``keys``, every ``step_s`` s from ``start`` to ``end``.
+
+        One range query for all of them. Rows follow ``keys``; resources
+        Prometheus has no series for are in ``missing``, samples it skipped
+        are NaN holes.
+        """
+        times = time_grid(start, end, step_s)
+        label = self.settings.labels.get(metric, DEFAULT_LABELS.get(metric, "uuid"))
+        promql = self.expression_for(metric)
+        params = {"query": promql, "start": f"{start:.3f}", "end": f"{end:.3f}",
+                  "step": f"{int(step_s)}s"}
+        result = self._request("query_range", params, "matrix", promql)
+        rows = {key: i for i, key in enumerate(keys)}
+        values = np.full((len(keys), times.size), np.nan)
+        errors: list[str] = []
+        filled: set[str] = set()
+        for series in result:
+            key = series.get("metric", {}).get(label) if isinstance(series, dict) else None
+            if not key:
+                where = series.get("metric") if isinstance(series, dict) else series
+                errors.append(f"{metric}: a series has no label {label!r}: {where}")
+                continue
+            if key not in rows:
+                continue  # a resource nobody asked about (e.g. deleted since)
+            if key in filled:
+                errors.append(f"{metric}: {label}={key}: several series, kept the first")
+                continue
+            filled.add(key)
+            problem = _fill_row(values[rows[key]], series.get("values"), start, step_s)
+            if problem:
+                errors.append(f"{metric}: {label}={key}: {problem}")
+        for error in errors:
+            LOG.warning("prometheus: skipped %s", error)
+        empty = np.isnan(values).all(axis=1)
+        missing = tuple(key for key, none in zip(keys, empty, strict=True) if none)
+        return MetricHistory(metric, tuple(keys), times, values, missing, tuple(errors))
+
+    def instance_cpu_history(self, instance_ids: Sequence[str], start: float, end: float,
+                             step_s: int) -> MetricHistory:
+        """``instance_cpu_util`` of ``instance_ids`` over ``start..end``: one range query."""
+        return self.history("instance_cpu_util", instance_ids, start, end, step_s)
+
     def _query(self, promql: str) -> list[dict]:
-        url = self.settings.url.rstrip("/") + "/api/v1/query"
+        return self._request("query", {"query": promql}, "vector", promql)
+
+    def _request(self, endpoint: str, params: dict[str, str], result_type: str,
+                 promql: str) -> list:
+        url = self.settings.url.rstrip("/") + "/api/v1/" + endpoint
         self.queries += 1
         try:
-            response = self.session.get(url, params={"query": promql},
-                                        timeout=self.settings.timeout_s)
+            response = self.session.get(url, params=params, timeout=self.settings.timeout_s)
         except requests.RequestException as exc:
             raise DatasourceError(f"prometheus at {self.settings.url} unreachable: {exc}") \
                 from None
@@ -134,12 +198,66 @@ class PrometheusDatasource:
         except ValueError:
             raise DatasourceError(f"prometheus at {url}: HTTP {response.status_code}, "
                                   f"not JSON: {response.text[:200]!r}") from None
+        if not isinstance(body, dict):
+            raise DatasourceError(f"prometheus at {url}: HTTP {response.status_code}, "
+                                  f"not a Prometheus answer: {str(body)[:200]!r}")
         if response.status_code != 200 or body.get("status") != "success":
             raise DatasourceError(f"prometheus at {url}: HTTP {response.status_code}: "
                                   f"{body.get('errorType')}: {body.get('error')} "
                                   f"(query {promql})")
-        data = body.get("data", {})
-        if data.get("resultType") != "vector":
+        data = body.get("data")
+        data = data if isinstance(data, dict) else {}
+        if data.get("resultType") != result_type:
+            article = "an" if result_type[0] in "aeiou" else "a"
             raise DatasourceError(f"prometheus: query returned {data.get('resultType')!r}, "
-                                  f"not a vector (query {promql})")
-        return data.get("result", [])
+                                  f"not {article} {result_type} (query {promql})")
+        result = data.get("result", [])
+        if not isinstance(result, list):
+            raise DatasourceError(f"prometheus at {url}: 'result' is not a list "
+                                  f"(query {promql})")
+        return result
+
+
+def time_grid(start: float, end: float, step_s: int) -> np.ndarray:
+    """The times a range query from ``start`` to ``end`` every ``step_s`` s evaluates at."""
+    if step_s < 1:
+        raise DatasourceError(f"prometheus: history step must be at least 1 s, not {step_s}")
+    if not end >= start:
+        raise DatasourceError(f"prometheus: history ends ({end}) before it starts ({start})")
+    points = int((end - start) // step_s) + 1
+    if points > MAX_POINTS:
+        least = math.ceil((end - start) / (MAX_POINTS - 1))
+        raise DatasourceError(f"prometheus: a history of {end - start:g} s every {step_s} s is "
+                              f"{points} points a series, more than Prometheus's {MAX_POINTS}; "
+                              f"use a step of at least {least} s")
+    return start + step_s * np.arange(points, dtype=np.float64)
+
+
+def _fill_row(row: np.ndarray, samples, start: float, step_s: int) -> str | None:
+    """Put ``[[time, "value"], ...]`` on ``row``'s grid, clipped to 0..1; what was wrong, if any.
+
+    NaN and infinite values (a division by zero in PromQL) stay holes.
+    """
+    if not isinstance(samples, list):
+        return f"'values' is not a list: {str(samples)[:100]}"
+    try:
+        pairs = np.array(samples, dtype=np.float64).reshape(-1, 2)
+    except (TypeError, ValueError):
+        return "unreadable samples, e.g. " + _first_unreadable(samples)
+    slots = np.rint((pairs[:, 0] - start) / step_s)
+    on_grid = (slots >= 0) & (slots < row.size)
+    value = pairs[:, 1]
+    finite = on_grid & np.isfinite(value)
+    row[slots[finite].astype(np.int64)] = np.clip(value[finite], 0.0, 1.0)
+    off = int((~on_grid).sum())
+    return f"{off} samples outside the asked range" if off else None
+
+
+def _first_unreadable(samples: list) -> str:
+    for sample in samples:
+        try:
+            time, value = sample
+            float(time), float(value)
+        except (TypeError, ValueError):
+            return repr(sample)[:100]
+    return repr(samples)[:100]

@@ -7,16 +7,25 @@ inventory call per resource provider, since Placement has no bulk inventory
 listing (the allocation ratios and reserves live only there). The number of
 calls is therefore constant in the number of servers. CPU and memory use come
 from a :class:`optimizer.datasources.Datasource`, one query per metric; a
-server without data is counted, logged and keeps cpu_util 0.
+server without data is counted, logged and keeps cpu_util 0. With a history
+window, each server's CPU series (what ``cpu_sizing=p95`` and ``max`` read)
+comes from one more range query for all servers; a server without history
+keeps no series and is sized by its mean cpu_util, holes in a series are
+left out of its percentiles.
 """
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+import math
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from optimizer.collectors.base import CollectorError
+from optimizer.datasources.base import DatasourceError, HistoryDatasource
 from optimizer.models.records import Host, Instance, ServerGroup, instance_size_problem
 from optimizer.models.snapshot import ClusterSnapshot
 
@@ -41,14 +50,23 @@ class CollectionReport:
     no_cpu_data: list[str] = field(default_factory=list)       # server uuids
     no_memory_data: list[str] = field(default_factory=list)    # server uuids
     metric_errors: list[str] = field(default_factory=list)
+    no_cpu_history: list[str] = field(default_factory=list)  # server uuids, no series
+    cpu_history_holes: dict[str, int] = field(default_factory=dict)  # uuid → missing samples
+    history_error: str | None = None  # why the history query failed, if it did
 
 
 @dataclass(frozen=True)
 class MetricsOptions:
-    """Which window and aggregate the collector asks the datasource for."""
+    """Which window and aggregate the collector asks the datasource for.
+
+    ``history_window_s`` > 0 also fills each server's CPU series with its
+    history over that many seconds, one sample every ``history_step_s``.
+    """
 
     window_s: int = 600
     aggregate: str = "mean"
+    history_window_s: int = 0
+    history_step_s: int = 300
 
 
 class OpenStackCollector:
@@ -57,11 +75,13 @@ class OpenStackCollector:
     name = "openstack"
 
     def __init__(self, connection: Any, datasource: Any | None = None,
-                 metrics: MetricsOptions | None = None, cloud_name: str = "openstack"):
+                 metrics: MetricsOptions | None = None, cloud_name: str = "openstack",
+                 clock: Callable[[], float] = time.time):
         self.connection = connection
         self.datasource = datasource
         self.metrics = metrics or MetricsOptions()
         self.cloud_name = cloud_name
+        self.clock = clock
         self.last_report = CollectionReport()
 
     def collect(self) -> ClusterSnapshot:
@@ -84,6 +104,7 @@ class OpenStackCollector:
         if report.no_cpu_data:
             LOG.warning("openstack collector: %d servers have no CPU data (cpu_util 0)",
                         len(report.no_cpu_data))
+        _log_history(report, len(instances), self.metrics)
         return ClusterSnapshot.from_records(hosts, instances, groups.groups,
                                             name=self.cloud_name)
 
@@ -168,6 +189,56 @@ class OpenStackCollector:
                 instance.memory_util = memory.values[instance.uuid]
             else:
                 report.no_memory_data.append(instance.uuid)
+        if self.metrics.history_window_s > 0 and instances:
+            self._fill_cpu_series(instances, report)
+
+    def _fill_cpu_series(self, instances: list[Instance], report: CollectionReport) -> None:
+        """Each server's CPU series from one history query over the history window."""
+        window, step = self.metrics.history_window_s, self.metrics.history_step_s
+        if not isinstance(self.datasource, HistoryDatasource):
+            report.no_cpu_history = [i.uuid for i in instances]
+            report.history_error = f"datasource {self.datasource.name!r} keeps no history"
+            return
+        end = math.floor(self.clock() / step) * step  # on the step, so Prometheus can cache
+        try:
+            history = self.datasource.history("instance_cpu_util", [i.uuid for i in instances],
+                                              end - window, end, step)
+        except DatasourceError as exc:
+            report.no_cpu_history = [i.uuid for i in instances]
+            report.history_error = str(exc)
+            return
+        report.metric_errors += list(history.errors)
+        for instance, row in zip(instances, history.values, strict=True):
+            present = row[~np.isnan(row)]
+            if not present.size:
+                report.no_cpu_history.append(instance.uuid)
+                continue
+            instance.cpu_util_series = [float(v) for v in present]
+            if present.size < row.size:
+                report.cpu_history_holes[instance.uuid] = row.size - present.size
+
+
+def _log_history(report: CollectionReport, servers: int, metrics: MetricsOptions) -> None:
+    """Say which servers lack CPU history and how they are sized instead."""
+    if metrics.history_window_s <= 0 or not servers:
+        return
+    if report.history_error:
+        LOG.warning("openstack collector: no CPU history for any of the %d servers (%s); "
+                    "they are sized by their mean cpu_util", servers, report.history_error)
+        return
+    if report.no_cpu_history:
+        LOG.warning("openstack collector: %d of %d servers have no CPU history over the last "
+                    "%d s (e.g. %s); they are sized by their mean cpu_util",
+                    len(report.no_cpu_history), servers, metrics.history_window_s,
+                    ", ".join(report.no_cpu_history[:3]))
+        LOG.debug("openstack collector: servers without CPU history: %s",
+                  ", ".join(report.no_cpu_history))
+    if report.cpu_history_holes:
+        samples = metrics.history_window_s // metrics.history_step_s + 1
+        LOG.warning("openstack collector: %d servers have holes in their CPU history "
+                    "(%d of %d samples missing); their percentiles use the samples present",
+                    len(report.cpu_history_holes), sum(report.cpu_history_holes.values()),
+                    samples * len(report.cpu_history_holes))
 
 
 @dataclass

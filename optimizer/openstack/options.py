@@ -13,6 +13,7 @@ from oslo_config import cfg
 
 from optimizer.datasources.base import DATASOURCE_GROUP, check_aggregate
 from optimizer.datasources.options import read_section
+from optimizer.datasources.prometheus import MAX_POINTS
 from optimizer.models.errors import UserError
 from optimizer.openstack.actuator import NovaActuator
 from optimizer.openstack.collector import MetricsOptions, OpenStackCollector
@@ -26,6 +27,11 @@ OPTIONS = [
                help="Audit window the metrics are aggregated over (seconds)."),
     cfg.StrOpt("metrics_aggregate", default="mean",
                help="Aggregate over the window: mean, max or pNN (e.g. p95)."),
+    cfg.IntOpt("cpu_history_window_s", default=0, min=0,
+               help="Fill each server's CPU series (read by cpu_sizing=pNN or max) with its "
+                    "history over this many seconds, in one range query; 0 for none."),
+    cfg.IntOpt("cpu_history_step_s", default=300, min=1,
+               help="Seconds between two samples of the CPU history."),
 ]
 
 
@@ -63,7 +69,13 @@ def openstack_collector(settings) -> OpenStackCollector:
             raise OpenStackError(f"[openstack] datasource {section.datasource!r} is not "
                                  f"installed (installed: {known})")
         datasource = plugins.loaded[section.datasource](settings)
-    metrics = MetricsOptions(section.metrics_window_s, check_aggregate(section.metrics_aggregate))
+    window, step = section.cpu_history_window_s, section.cpu_history_step_s
+    if window // step + 1 > MAX_POINTS:
+        raise OpenStackError(f"[openstack] cpu_history_window_s = {window} every "
+                             f"cpu_history_step_s = {step} is more than {MAX_POINTS} samples "
+                             "a server; raise the step")
+    metrics = MetricsOptions(section.metrics_window_s, check_aggregate(section.metrics_aggregate),
+                             window, step)
     return OpenStackCollector(connection, datasource, metrics,
                               cloud_name=section.cloud or "openstack")
 

@@ -1,6 +1,9 @@
 """The Prometheus datasource against a real Prometheus scraping the test exporter."""
 from __future__ import annotations
 
+import time
+
+import numpy as np
 import pytest
 import requests
 
@@ -85,3 +88,18 @@ def test_bad_setting_names_group_and_option(tmp_path):
     conf.write_text("[prometheus]\nstep_s = often\n")
     with pytest.raises(DatasourceError, match=r"\[prometheus\].*often"):
         load_prometheus_settings(str(conf))
+
+
+def test_cpu_history_of_every_instance_in_one_range_query(prometheus):
+    url, exporter = prometheus
+    source = datasource(url)
+    end = time.time()
+    asked = [*exporter.instances, "22222222-0000-0000-0000-00000000dead"]
+    history = source.instance_cpu_history(asked, end - 5, end, 1)
+    assert source.queries == 1
+    assert history.values.shape == (len(asked), 6)
+    assert history.missing == ("22222222-0000-0000-0000-00000000dead",)
+    for row, load in zip(history.values, exporter.instances.values(), strict=False):
+        present = row[~np.isnan(row)]
+        assert present.size >= 5
+        assert present == pytest.approx(np.full(present.size, load.cpu), abs=0.05)

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from types import SimpleNamespace as NS
 
+import numpy as np
 import pytest
 
 from optimizer.collectors.base import CollectorError
 from optimizer.datasources.base import MetricValues
-from optimizer.openstack.collector import OpenStackCollector
+from optimizer.datasources.prometheus import PrometheusDatasource, PrometheusSettings
+from optimizer.openstack.collector import MetricsOptions, OpenStackCollector
+from tests.optimizer.datasources.fake_prometheus import FakePrometheus, matrix, vector
 
 
 def inventory(total, reserved=0, ratio=1.0, rc="VCPU"):
@@ -138,3 +141,79 @@ def test_api_failure_is_one_line_naming_the_collector():
     with pytest.raises(CollectorError, match=r"^openstack collector: ConnectionError: "
                                              r"connection refused$"):
         source.collect()
+
+
+# -- CPU history --------------------------------------------------------------
+def prometheus_collector(fake, history_window_s=1200, now=10_170.0):
+    settings = PrometheusSettings(url=fake.url, rate_window="5m", timeout_s=5)
+    connection = NS(compute=FakeCompute([server("a"), server("b"), server("c")]),
+                    placement=FakePlacement())
+    metrics = MetricsOptions(window_s=600, history_window_s=history_window_s,
+                             history_step_s=300)
+    return OpenStackCollector(connection, PrometheusDatasource(settings), metrics,
+                              clock=lambda: now)
+
+
+@pytest.fixture
+def prometheus():
+    with FakePrometheus() as fake:
+        fake.reply("query", vector({"a": 0.3, "b": 0.4, "c": 0.5}))
+        yield fake
+
+
+def test_cpu_series_come_from_one_range_query_and_feed_percentile_sizing(prometheus, caplog):
+    # the clock says 10170: the window ends on the step before, 9900, and starts at 8700
+    grid = [8700 + 300 * k for k in range(5)]
+    prometheus.reply("query_range", matrix({
+        "a": [(t, v) for t, v in zip(grid, [0.1, 0.2, 0.9, 0.3, 0.2], strict=True)],
+        "b": [(8700, 0.6), (9300, 0.8), (9900, 0.7)]}))  # two holes; c has no series
+    source = prometheus_collector(prometheus)
+    with caplog.at_level("WARNING", logger="optimizer.openstack.collector"):
+        snapshot = source.collect()
+    ranges = [params for path, params in prometheus.requests if path.endswith("query_range")]
+    assert len(prometheus.requests) == 3 and len(ranges) == 1  # cpu, memory, cpu history
+    assert (ranges[0]["start"], ranges[0]["end"], ranges[0]["step"]) == \
+        ("8700.000", "9900.000", "300s")
+    a, b, c = (snapshot.instance_record(i) for i in range(3))
+    assert a.cpu_util_series == pytest.approx([0.1, 0.2, 0.9, 0.3, 0.2])
+    assert b.cpu_util_series == pytest.approx([0.6, 0.8, 0.7])
+    assert c.cpu_util_series is None
+    report = source.last_report
+    assert report.no_cpu_history == ["c"] and report.cpu_history_holes == {"b": 2}
+    demand = snapshot.cpu_demand("p95")  # 2 vCPUs each
+    assert demand[0] == pytest.approx(2 * np.percentile([0.1, 0.2, 0.9, 0.3, 0.2], 95))
+    assert demand[1] == pytest.approx(2 * np.percentile([0.6, 0.8, 0.7], 95))
+    assert demand[2] == pytest.approx(2 * 0.5)  # no history: its mean cpu_util
+    assert "1 of 3 servers have no CPU history over the last 1200 s (e.g. c); they are " \
+           "sized by their mean cpu_util" in caplog.text
+    assert "1 servers have holes in their CPU history (2 of 5 samples missing); their " \
+           "percentiles use the samples present" in caplog.text
+
+
+def test_failed_history_query_keeps_the_collection_and_says_so(prometheus, caplog):
+    prometheus.reply("query_range", "<html>overloaded</html>", status=503)
+    source = prometheus_collector(prometheus)
+    with caplog.at_level("WARNING", logger="optimizer.openstack.collector"):
+        snapshot = source.collect()
+    assert snapshot.inst_series is None
+    assert snapshot.inst_cpu_util.tolist() == pytest.approx([0.3, 0.4, 0.5])
+    assert source.last_report.no_cpu_history == ["a", "b", "c"]
+    assert "HTTP 503, not JSON" in source.last_report.history_error
+    assert "no CPU history for any of the 3 servers (prometheus at" in caplog.text
+    assert "they are sized by their mean cpu_util" in caplog.text
+
+
+def test_no_history_window_sends_no_range_query(prometheus):
+    snapshot = prometheus_collector(prometheus, history_window_s=0).collect()
+    assert [path for path, _ in prometheus.requests] == ["/api/v1/query"] * 2
+    assert snapshot.inst_series is None
+
+
+def test_a_datasource_without_history_is_reported():
+    connection = NS(compute=FakeCompute([server("a")]), placement=FakePlacement())
+    source = OpenStackCollector(connection, FakeDatasource({"a": 0.5}),
+                                MetricsOptions(history_window_s=600))
+    snapshot = source.collect()
+    assert snapshot.inst_series is None
+    assert source.last_report.history_error == "datasource 'fake' keeps no history"
+    assert source.last_report.no_cpu_history == ["a"]
