@@ -35,14 +35,16 @@ def test_unreachable_in_the_middle_of_a_command(tmp_path, monkeypatch):
     engines = []
     opened = optimizer.commands.common.open_context
 
-    def open_then_lose(settings):
-        ctx = opened(settings)
+    def open_then_lose(settings, **options):
+        ctx = opened(settings, **options)
         engines.append(make_engine(down_url()))
         ctx.database.sessions = sessionmaker(engines[-1], expire_on_commit=False)
         return ctx
 
-    monkeypatch.setattr(optimizer.commands.common, "open_context", open_then_lose)
     database = f"sqlite:///{tmp_path / 'o.db'}"
+    # a read never creates a database: make it first, then lose it mid-command
+    assert CliRunner().invoke(cli, ["--database-url", database, "db", "upgrade"]).exit_code == 0
+    monkeypatch.setattr(optimizer.commands.common, "open_context", open_then_lose)
     try:
         result = CliRunner().invoke(cli, ["--database-url", database, "audit", "list"])
     finally:

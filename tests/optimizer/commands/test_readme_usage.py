@@ -3,7 +3,8 @@
 The commands run in a fresh home (default configuration and database) and
 folder, in the README's order; only the placeholders PLAN_UUID and
 ACTION_UUID are replaced by what the earlier commands made, and ``serve``,
-which runs until stopped, is left out.
+which runs until stopped, is left out. ``../shared`` beside the folder is the
+shared material beside the checkout, as the README's replay examples expect.
 """
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from optimizer.cli import cli
+from tests.ci import missing
 
-README = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+REPO = Path(__file__).resolve().parents[3]
+README = (REPO / "README.md").read_text()
 
 
 def _usage_commands() -> list[str]:
@@ -79,6 +82,10 @@ class _User:
 def test_every_usage_command_runs_as_printed(private_home, monkeypatch):
     folder = private_home / "work"
     folder.mkdir()
+    shared = REPO.parent / "shared"
+    if not (shared / "data" / "planetlab").is_dir():
+        missing(f"no {shared / 'data' / 'planetlab'} beside the repository")
+    (private_home / "shared").symlink_to(shared)
     monkeypatch.chdir(folder)
     commands = [c for c in _usage_commands() if not c.startswith("optimizer serve")]
     assert len(commands) > 15 and any("nightly-auto" in c for c in commands)
