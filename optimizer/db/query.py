@@ -66,8 +66,20 @@ def list_rows(session: Session, table: Table, filters: Mapping[str, Any] | None 
               page: Page | None = None, include_deleted: bool = False,
               query: Select | None = None) -> list[Any]:
     """One page of rows matching ``filters`` (a list value matches any of its items)."""
+    query = select(table.row_type) if query is None else query
+    return list(session.scalars(_page_of(session, table, query, filters, page, include_deleted)))
+
+
+def list_columns(session: Session, table: Table, query: Select,
+                 filters: Mapping[str, Any] | None = None, page: Page | None = None,
+                 include_deleted: bool = False) -> list[Any]:
+    """:func:`list_rows` for a ``query`` of columns: plain rows, no ORM objects to build."""
+    return list(session.execute(_page_of(session, table, query, filters, page, include_deleted)))
+
+
+def _page_of(session: Session, table: Table, query: Select, filters: Mapping[str, Any] | None,
+             page: Page | None, include_deleted: bool) -> Select:
     row_type = table.row_type
-    query = select(row_type) if query is None else query
     for name, value in (filters or {}).items():
         if name not in table.filters:
             raise InvalidQuery(f"cannot filter {table.kind}s by {name!r} "
@@ -77,7 +89,7 @@ def list_rows(session: Session, table: Table, filters: Mapping[str, Any] | None 
         query = query.where(column.in_(list(value)) if many else column == value)
     if table.soft_deleted and not include_deleted:
         query = query.where(row_type.deleted_at.is_(None))
-    return list(session.scalars(_paginate(session, table, query, page or Page())))
+    return _paginate(session, table, query, page or Page())
 
 
 def _paginate(session: Session, table: Table, query: Select, page: Page) -> Select:
