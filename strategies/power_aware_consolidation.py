@@ -16,7 +16,7 @@ that differ in the paper's runs are fields of :class:`ConsolidationPolicy`.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from optimizer.models.snapshot import ClusterSnapshot
@@ -562,7 +562,14 @@ def plan_power_aware(snapshot: ClusterSnapshot, params: PowerAwareParameters) ->
         detector=params.detector, safety=params.safety, selection=params.selection,
         count_round_placements=params.count_round_placements, lr_weighted=params.lr_weighted,
         migration_mb_per_s=params.migration_mb_per_s)
-    inp, usable, _ = _snapshot_round(snapshot, params)
+    measured = getattr(snapshot, "round_input", None)
+    if measured is not None:
+        # a simulated data centre's snapshot (optimizer replay) carries the round as it
+        # measured it: MIPS, its power models and list order, CloudSim's exact inputs
+        policy = replace(policy, interval_s=float(snapshot.metrics_step_s))
+        inp, usable = measured, snapshot.can_receive
+    else:
+        inp, usable, _ = _snapshot_round(snapshot, params)
     excluded_host = ~usable
     inp.host_util = np.where(excluded_host, 0.0, inp.host_util)
     plan = plan_round(inp, policy)

@@ -17,8 +17,9 @@ def _switch(name: str, help_text: str, **kwargs):
 
 
 @click.command("replay")
-@click.option("--traces", "traces_dir", type=click.Path(path_type=Path), required=True,
-              help="Folder of per-VM CPU traces (one % a line, 5-minute steps; PlanetLab format).")
+@click.option("--traces", "traces_dir", type=click.Path(path_type=Path),
+              help="Folder of per-VM CPU traces (one % a line, 5-minute steps; PlanetLab "
+                   "format). Required unless --compare.")
 @click.option("--policy", default="lr-mmt-1.2", show_default=True,
               help="npa, dvfs, or DETECTOR-SELECTION-PARAM: thr-mmt-0.8, iqr-mmt-1.5, "
                    "mad-mmt-2.5, lr-mmt-1.2, lrr-mmt-1.2 (detectors thr iqr mad lr lrr, "
@@ -27,6 +28,27 @@ def _switch(name: str, help_text: str, **kwargs):
               help="Decide each round with this strategy plugin and the planner instead of "
                    "--policy (as production audits do); parameters with -p.")
 @param_option
+@click.option("--template", "template_name", metavar="NAME|UUID",
+              help="Decide each round as an audit of this audit template (in the configured "
+                   "database) would: its goal, strategy, parameters (-p overrides) and guard "
+                   "rails, with the configuration's [guard_rails].")
+@click.option("--max-parallel-migrations", type=click.IntRange(min=0), default=0,
+              show_default=True,
+              help="Migrations the applier runs at once (0: no limit; CloudSim starts all of "
+                   "a round's at once).")
+@click.option("--max-migrations-per-host", type=click.IntRange(min=0), default=0,
+              show_default=True,
+              help="Migrations in flight per host as source or destination (0: no limit).")
+@click.option("--journal", type=click.Choice(["memory", "sqlite"]), default="memory",
+              show_default=True,
+              help="Where the applier records the plans: in memory, or the production "
+                   "journal on a SQLite database in memory (the same results, slower).")
+@click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path),
+              metavar="DIR", help="Also write the HTML report (index.html and plots) here.")
+@click.option("--compare", "compare_runs", multiple=True, metavar="RUN.json",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Instead of replaying, compare runs saved from --format json (repeat it; "
+                   "needs --report).")
 @click.option("--fidelity", default="cloudsim-3.0.3", show_default=True,
               help="Modelling preset: cloudsim-3.0.3 or paper (the switches below override it).")
 @_switch("--vm-removal", "A VM leaves at its first two consecutive 0 % samples (two-zeros), "
@@ -52,31 +74,41 @@ def _switch(name: str, help_text: str, **kwargs):
 @click.option("--progress/--no-progress", default=True, show_default=True,
               help="A progress bar of simulated time on stderr.")
 @format_option
-def replay_command(traces_dir, policy, strategy_name, params, fidelity, vm_removal,
-                   count_round_placements, lr_weighted, empty_host, interval, duration,
-                   hosts, power_tables, repeat, progress, output_format):
+def replay_command(traces_dir, policy, strategy_name, params, template_name,
+                   max_parallel_migrations, max_migrations_per_host, journal, report_dir,
+                   compare_runs, fidelity, vm_removal, count_round_placements, lr_weighted,
+                   empty_host, interval, duration, hosts, power_tables, repeat, progress,
+                   output_format):
     """Replay CPU traces through a consolidation policy in simulated time.
 
-    Prints energy, SLA (SLATAH, PDM, SLAV, ESV, in CloudSim's and the paper's
-    definitions), migrations and host shutdowns; with --format json one object
+    Every --interval seconds the simulated cloud is snapshotted, an audit runs
+    the strategy (--policy, --strategy or --template), the planner orders its
+    plan, the guard rails may hold it, and the applier runs it on the
+    simulated cloud. Prints energy, SLA (SLATAH, PDM, SLAV, ESV, in CloudSim's
+    and the paper's definitions), migrations, host shutdowns, time above the
+    target CPU load and what the rounds did; with --format json one object
     that also holds a per-round timeline.
     """
     import time
 
+    from optimizer.models.errors import UserError
     from optimizer.replay.fidelity import fidelity_from
     from optimizer.replay.policies import parse_policy
     from optimizer.replay.power import BUILTIN, load_power_tables
     from optimizer.replay.simulation import Replay, Setup
     from optimizer.replay.traces import load_traces
 
+    if compare_runs:
+        _check_compare(click.get_current_context(), traces_dir, report_dir)
+        _compare(compare_runs, report_dir, output_format)
+        return
+    if traces_dir is None:
+        raise UserError("replay needs --traces DIR (or --compare RUN.json ... --report DIR)")
+    if strategy_name and template_name:
+        raise UserError("--strategy and --template both say how to decide: give one")
     started = time.perf_counter()
-    decider = None
-    if strategy_name:
-        from optimizer.plugins import find_strategy
-        from optimizer.replay.production import StrategyDecider
-        from optimizer.strategies.parameters import parse_assignments
-
-        decider = StrategyDecider(find_strategy(strategy_name), parse_assignments(list(params)))
+    rounds_settings = _round_settings(policy, strategy_name, template_name, list(params))
+    if rounds_settings is not None:
         policy = "dvfs"  # first-fit start, then the strategy decides every round
     spec = parse_policy(policy)
     fid = fidelity_from(fidelity, {"vm_removal": vm_removal,
@@ -85,16 +117,127 @@ def replay_command(traces_dir, policy, strategy_name, params, fidelity, vm_remov
     models = load_power_tables(power_tables) if power_tables else BUILTIN
     setup = Setup(hosts=hosts, models=models, interval_s=interval, duration_s=duration)
     traces = load_traces(traces_dir, setup.samples, repeat=repeat)
-    replay = Replay(traces, spec, fid, setup, decider=decider)
+    rounds = _rounds(rounds_settings, spec, fid, setup, max_parallel_migrations,
+                     max_migrations_per_host, journal)
+    replay = Replay(traces, spec, fid, setup, rounds=rounds)
     result = _run_with_progress(replay, progress)
-    name = f"strategy:{strategy_name}" if strategy_name else spec.name
+    if template_name:
+        name = f"template:{template_name}"
+    elif strategy_name:
+        name = f"strategy:{strategy_name}"
+    else:
+        name = spec.name
     doc = result.to_json(policy=name, fidelity=fidelity,
                          fidelity_switches=_switches(fid), traces=str(traces_dir))
     doc["wall_seconds"] = round(time.perf_counter() - started, 3)
+    if report_dir is not None:
+        from optimizer.replay.report import write_report
+
+        doc["report"] = str(write_report([doc], report_dir))
     if output_format == "json":
         click.echo(json.dumps(doc))
     else:
         _print_table(doc)
+
+
+def _check_compare(ctx: click.Context, traces_dir, report_dir) -> None:
+    """--compare reads saved runs: options of a replay make no sense with it."""
+    from optimizer.models.errors import UserError
+
+    if report_dir is None:
+        raise UserError("--compare needs --report DIR: the comparison is an HTML report")
+    given = [f"--{name.replace('_', '-')}" for name, value in ctx.params.items()
+             if name not in ("compare_runs", "report_dir", "output_format", "progress")
+             and ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
+             and value not in (None, ())]
+    if traces_dir is not None or given:
+        names = sorted(set(given) | ({"--traces"} if traces_dir is not None else set()))
+        raise UserError(f"--compare compares saved runs; {', '.join(names)} belong to a new "
+                        "replay (run it first with --format json, then compare)")
+
+
+def _compare(paths, report_dir, output_format) -> None:
+    from optimizer.replay.compare_command import compare_command
+
+    result = compare_command(list(paths), report_dir)
+    if output_format == "json":
+        click.echo(json.dumps({"report": str(result.page), "runs": result.labels}))
+    else:
+        click.echo(f"Report of {len(result.runs)} run(s): {result.page}")
+
+
+def _round_settings(policy, strategy_name, template_name, params):
+    """How rounds decide for --strategy or --template (None: the --policy)."""
+    from optimizer.models.errors import UserError
+    from optimizer.strategies.parameters import parse_assignments
+
+    assignments = parse_assignments(params)
+    if template_name:
+        return _template_settings(template_name, assignments)
+    if strategy_name:
+        from optimizer.plugins import find_strategy
+        from optimizer.replay.loop import RoundSettings
+
+        strategy = find_strategy(strategy_name)
+        strategy.validate(assignments)  # bad parameters fail before the replay
+        return RoundSettings(goal=strategy.goal, strategy=strategy.name, parameters=assignments,
+                             strategies={strategy.name: strategy})
+    if assignments:
+        raise UserError("-p sets parameters of --strategy or --template; a --policy names "
+                        "its own (e.g. lr-mmt-1.2)")
+    return None
+
+
+def _template_settings(name: str, assignments: dict):
+    """The audit template ``name`` from the configured database, as ``audit create`` reads it."""
+    from optimizer.commands.common import opened_context
+    from optimizer.db import get_audit_template
+    from optimizer.db.errors import NotFound
+    from optimizer.guard_rails import GuardRails
+    from optimizer.models.errors import UserError
+    from optimizer.operations import check_audit_request
+    from optimizer.replay.loop import RoundSettings
+
+    with opened_context() as ctx:
+        with ctx.database.session() as session:
+            try:
+                row = get_audit_template(session, name)
+            except NotFound:
+                raise UserError(f"audit template {name!r} not found in the configured "
+                                "database (see `optimizer audittemplate list`)") from None
+            goal, strategy, rails = row.goal, row.strategy, row.guard_rails
+            merged = {**(row.parameters or {}), **assignments}
+            template = row.name
+        parameters, _ = check_audit_request(ctx, goal, strategy, merged, None)
+        strategies = dict(ctx.strategies.loaded)
+    return RoundSettings(goal=goal, strategy=strategy, parameters=parameters,
+                         strategies=strategies, template=template,
+                         template_rails=GuardRails.from_mapping(
+                             rails, where=f"audit template {template}"))
+
+
+def _rounds(settings, spec, fid, setup, max_parallel, max_per_host, journal):
+    """The production rounds of this replay (None for npa and dvfs: no rounds)."""
+    import dataclasses
+
+    from optimizer.replay.loop import ProductionRounds, policy_settings
+
+    if settings is None:
+        if not spec.migrates:
+            return None
+        settings = policy_settings(spec, fid, setup.host_bw_mbit / 8 * fid.migration_share_of_bw)
+    settings = dataclasses.replace(settings, config_rails=_config_rails(),
+                                   max_parallel_migrations=max_parallel,
+                                   max_migrations_per_host=max_per_host, journal=journal)
+    return ProductionRounds(settings)
+
+
+def _config_rails():
+    """The configuration's [guard_rails] (config file and environment, as production reads)."""
+    from optimizer.commands.common import current_settings
+    from optimizer.guard_rails import GuardRails
+
+    return GuardRails(**current_settings().guard_rails.__dict__)
 
 
 def _switches(fid) -> dict:
@@ -144,8 +287,22 @@ def _print_table(doc: dict) -> None:
         ("host shutdowns", str(doc["host_shutdowns"]), ""),
         ("overall SLA violation (%)", f"{doc['overall_sla_violation_pct']:.2f}", ""),
         ("host-hours short of CPU", f"{doc['overloaded_host_hours']:.1f}", ""),
-        ("wall time (s)", f"{doc['wall_seconds']:.1f}", ""),
     ]
+    above = doc["above_target"]
+    rows.append((f"time above {100 * above['target_cpu_load']:g} % CPU: mean / p99 (s)",
+                 f"{above['mean_s']:.0f} / {above['p99_s']:.0f}", ""))
+    loop = doc.get("rounds") or {}
+    if loop:
+        held = ", ".join(f"{k} {v}" for k, v in loop["held_by_rail"].items())
+        rows += [
+            ("plans started / held", f"{loop['plans_started']} / {loop['plans_held']}",
+             held),
+            ("plans superseded", str(loop["plans_superseded"]), ""),
+            ("rounds skipped (plan running)", str(loop["rounds_skipped"]), ""),
+        ]
+    rows.append(("wall time (s)", f"{doc['wall_seconds']:.1f}", ""))
+    if doc.get("report"):
+        rows.append(("report", doc["report"], ""))
     for row in rows:
         table.add_row(*row)
     render.console().print(table)

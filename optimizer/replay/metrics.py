@@ -12,6 +12,13 @@ The paper's (Beloglazov & Buyya 2012, means of ratios): SLATAH = mean over
 hosts of (time short of CPU / active time); PDM = mean over VMs of (10 % of the
 CPU requested while migrating / CPU requested). Host states are piecewise
 constant between updates.
+
+Time above target: a host is above target while its requested CPU exceeds
+``target_load`` x its capacity (the strategy's ``target_cpu_load`` when it
+has one, else 1.0, i.e. short of CPU); each such spell is timed from the
+update that first saw it to the update that no longer does, and the result
+gives the spells' mean and 99th percentile (spells still open at the end
+count up to the last update).
 """
 from __future__ import annotations
 
@@ -30,12 +37,25 @@ DEFINITIONS = {
              "eqs. 21-22 and 39, means of ratios)",
 }
 
+ABOVE_TARGET = ("spells during which a host's requested CPU exceeds target_cpu_load x its "
+                "capacity (the strategy's target_cpu_load parameter, else 1.0): their count, "
+                "mean and 99th percentile in seconds, timed between updates")
+ROUNDS = ("audits: rounds whose audit ran; plans_started: plans the applier ran; "
+          "plans_held: plans a guard rail kept from starting, held_by_rail: how often each "
+          "rail did; plans_superseded: held plans replaced by the next round's plan; "
+          "rounds_skipped: rounds whose audit did not run because the previous plan was "
+          "still running; actions: final states of every action the applier ran")
+
 
 class MetricsRecorder:
     """Accumulates host and VM states; a state holds until the next update time."""
 
-    def __init__(self, hosts: int, vms: int):
+    def __init__(self, hosts: int, vms: int, target_load: float = 1.0):
         self.t = None
+        self.target_load = target_load
+        self.above_since = np.full(hosts, np.nan)
+        self.spells: list[np.ndarray] = []
+        self.load = None
         self.state = None
         self.host_active = np.zeros(hosts)
         self.host_short = np.zeros(hosts)
@@ -48,13 +68,31 @@ class MetricsRecorder:
         self.prev_active = np.ones(hosts, bool)
         self.shutdowns = 0
 
-    def record(self, t: float, active, short, vm_req, vm_alloc, vm_inmig, _alive=None) -> None:
-        """The state at ``t``; a second state at the same time replaces the first."""
+    def record(self, t: float, active, short, vm_req, vm_alloc, vm_inmig, _alive=None,
+               load=None) -> None:
+        """The state at ``t``; a second state at the same time replaces the first.
+
+        ``load`` is each host's requested CPU over its capacity, for the time
+        above target.
+        """
         if self.t is not None and t != self.t:
             self._close(t - self.t)
+            self._track_target(self.t, self.load)
         self.t = t
         self.state = (active, short, vm_req, vm_alloc, vm_inmig)
+        self.load = load
 
+    def _track_target(self, t: float, load) -> None:
+        """Open and close the spells above target with the state that held from ``t``."""
+        if load is None:
+            return
+        above = load > self.target_load + 1e-9
+        open_ = ~np.isnan(self.above_since)
+        ended = open_ & ~above
+        if ended.any():
+            self.spells.append(t - self.above_since[ended])
+            self.above_since[ended] = np.nan
+        self.above_since[above & ~open_] = t
     def _close(self, dt: float | None) -> None:
         active, short, vm_req, vm_alloc, vm_inmig = self.state
         if dt is not None:
@@ -76,10 +114,22 @@ class MetricsRecorder:
         """Close the last state (it counts for shutdowns, not for time)."""
         if self.state is not None:
             self._close(None)
+            self._track_target(self.t, self.load)
+            still = ~np.isnan(self.above_since)
+            if still.any():
+                self.spells.append(self.t - self.above_since[still])
             self.state = None
 
+    def above_target(self) -> dict:
+        """Spells of hosts above target: count, mean and p99 seconds."""
+        spells = np.concatenate(self.spells) if self.spells else np.zeros(0)
+        spells = spells[spells > 0]
+        return {"target_cpu_load": self.target_load, "spells": int(len(spells)),
+                "mean_s": round(float(spells.mean()), 1) if len(spells) else 0.0,
+                "p99_s": round(float(np.percentile(spells, 99)), 1) if len(spells) else 0.0}
+
     def result(self, *, energy_kwh: float, migrations: int, timeline: dict, wall: float,
-               vms: int, hosts: int) -> ReplayResult:
+               vms: int, hosts: int, loop: dict | None = None) -> ReplayResult:
         total_active = float(self.host_active.sum())
         slatah = float(self.host_short.sum()) / total_active if total_active else 0.0
         total_req = float(self.vm_req.sum())
@@ -98,7 +148,7 @@ class MetricsRecorder:
             overall_sla_violation=overall, average_sla_violation=average,
             overloaded_host_seconds=float(self.host_short.sum()),
             active_host_seconds=total_active, wall_seconds=wall, vms=vms, hosts=hosts,
-            timeline=timeline)
+            timeline=timeline, above_target=self.above_target(), loop=dict(loop or {}))
 
 
 @dataclass
@@ -120,6 +170,10 @@ class ReplayResult:
     vms: int
     hosts: int
     timeline: dict = field(default_factory=dict)
+    #: spells of hosts above their target CPU load (see the module's docstring)
+    above_target: dict = field(default_factory=dict)
+    #: what the rounds did: plans run, held (by guard rail), superseded, rounds skipped
+    loop: dict = field(default_factory=dict)
 
     @property
     def slav(self) -> float:
@@ -155,7 +209,10 @@ class ReplayResult:
                 "slav": slav_p,
                 "esv": self.energy_kwh * slav_p,
             },
-            "metric_definitions": DEFINITIONS,
+            "above_target": self.above_target,
+            "rounds": self.loop,
+            "metric_definitions": {**DEFINITIONS, "above_target": ABOVE_TARGET,
+                                   "rounds": ROUNDS},
             "timeline": self.timeline,
         }
         return out

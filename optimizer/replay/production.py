@@ -1,28 +1,34 @@
-"""Rounds decided the way production audits decide: strategy plugin, then the planner.
+"""The simulated data centre as the collectors would describe it: a cluster snapshot.
 
-Each round the simulated cloud becomes a :class:`ClusterSnapshot` (one vCPU =
-1000 MIPS, so hosts and VMs keep their relative sizes; each instance carries
-its last 30 CPU samples as its series), the named strategy runs on it with
-its validated parameters, the planner orders the solution into a safe action
-graph, and the graph's migrations, in topological order, start in the
-simulation. Host power actions are not replayed: an empty host already draws
-nothing.
+Each round the replay's hosts and VMs become a :class:`ReplaySnapshot` that
+every strategy plugin reads like a production snapshot: one vCPU = 1000 MIPS
+(hosts and VMs keep their relative sizes), each instance with its last CPU
+samples as its series (oldest first). The simulated cloud admits a VM by its
+current CPU demand, not by its flavour (CloudSim's hosts hold no memory for a
+VM after its creation and over-commit CPU freely), so the hosts carry no
+allocation limit: the planner adds no ordering between the round's
+migrations, as CloudSim starts them all at once.
+
+The snapshot also carries the round exactly as the simulation measured it
+(:attr:`ReplaySnapshot.round_input`: MIPS, per-model power tables, each
+host's list order and measured utilisation), which the power-aware
+consolidation plugin uses instead of re-deriving it, so the literature's
+policies decide as CloudSim does.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
-from optimizer.models.records import Host, Instance
 from optimizer.models.snapshot import ClusterSnapshot
-from optimizer.planning import PlannerConfig, plan
-from optimizer.strategies.base import Strategy
-from optimizer.strategies.solution import Migrate
+from optimizer.strategies.power_aware_consolidation import RoundInput
 
 MIPS_PER_VCPU = 1000.0
+#: allocation ratio of a simulated host: admission is by demand, never by flavour
+UNLIMITED_RATIO = 1e6
+DISK_GB = 1.0
 
 
 def host_name(h: int) -> str:
@@ -33,45 +39,78 @@ def vm_name(v: int) -> str:
     return f"vm-{v:05d}"
 
 
-def cluster_snapshot(replay, state) -> ClusterSnapshot:
-    """The simulated cloud at a round, as the collectors would describe it."""
-    s = replay.setup
-    hosts = [Host(name=host_name(h), vcpus=float(replay.h_cap[h]) / MIPS_PER_VCPU,
-                  memory_mb=s.host_ram_mb, disk_gb=1000.0, cpu_allocation_ratio=1.0,
-                  ram_allocation_ratio=1.0, disk_allocation_ratio=1.0)
-             for h in range(s.hosts)]
-    n = replay.hist_len
-    history = replay.hist[:, :n][:, ::-1]  # oldest first
-    instances = []
-    for v in np.flatnonzero(replay.alive & (replay.host >= 0)).tolist():
-        instances.append(Instance(
-            uuid=vm_name(v), host=host_name(int(replay.host[v])),
-            vcpus=float(replay.v_mips[v]) / MIPS_PER_VCPU, memory_mb=float(replay.v_ram[v]),
-            disk_gb=1.0, cpu_util=float(min(state.vm_u[v], 1.0)),
-            cpu_util_series=history[v].tolist() if n else None))
-    return ClusterSnapshot.from_records(hosts, instances, name="replay",
-                                        metrics_step_s=int(s.interval_s))
+@dataclass(frozen=True, eq=False)
+class ReplaySnapshot(ClusterSnapshot):
+    """A snapshot of the simulated data centre, with the round as the simulation measured it."""
+
+    round_input: RoundInput | None = None
 
 
-@dataclass
-class StrategyDecider:
-    """Decides a round with a strategy plugin and the planner, as an audit does."""
+class SnapshotMaker:
+    """Builds the snapshot of a :class:`~optimizer.replay.simulation.Replay` at each round.
 
-    strategy: Strategy
-    parameters: Mapping[str, Any] = field(default_factory=dict)
-    planner: PlannerConfig = field(default_factory=PlannerConfig)
+    The host columns never change and are built once; instance columns are
+    whole-array operations, so 10,000 VMs cost milliseconds a round.
+    """
 
-    def __post_init__(self):
-        self.strategy.validate(self.parameters)  # bad parameters fail before the replay
+    def __init__(self, replay):
+        self.replay = replay
+        s = replay.setup
+        self.host_names = tuple(host_name(h) for h in range(s.hosts))
+        self.host_index = {name: h for h, name in enumerate(self.host_names)}
+        self.vm_names = np.array([vm_name(v) for v in range(replay.n)], dtype=object)
+        nh = s.hosts
+        self.host_size = _frozen(np.column_stack([
+            replay.h_cap / MIPS_PER_VCPU, np.full(nh, s.host_ram_mb), np.full(nh, 1000.0)]))
+        self.zeros = _frozen(np.zeros((nh, 3)))
+        self.ratios = _frozen(np.full((nh, 3), UNLIMITED_RATIO))
+        self.up = _frozen(np.ones(nh, bool))
+        self.nones = (None,) * nh
+        self.no_aggregates = ((),) * nh
 
-    def __call__(self, replay, state) -> tuple[list[tuple[int, int]], int]:
-        snapshot = cluster_snapshot(replay, state)
-        solution = self.strategy.run(snapshot, self.parameters)
-        graph = plan(snapshot, solution, self.planner)
-        moves = []
-        for node in graph.topological_order():
-            action = graph.action(node)
-            if isinstance(action, Migrate):
-                moves.append((int(action.instance[3:]), int(action.destination[5:])))
-        overloaded = int(np.count_nonzero(snapshot.host_load() > 1.0))
-        return moves, overloaded
+    def __call__(self) -> ReplaySnapshot:
+        r = self.replay
+        state = r.state
+        vms = np.flatnonzero(r.alive & (r.host >= 0))
+        n = r.hist_len
+        uuids = tuple(self.vm_names[vms].tolist())
+        size = np.column_stack([r.v_mips[vms] / MIPS_PER_VCPU, r.v_ram[vms],
+                                np.full(len(vms), DISK_GB)])
+        series = r.hist[vms, :n][:, ::-1].astype(np.float32) if n else None
+        snapshot = ReplaySnapshot(
+            name="replay", metrics_step_s=int(r.setup.interval_s),
+            host_names=self.host_names, host_size=self.host_size, host_reserved=self.zeros,
+            host_ratio=self.ratios, host_up=self.up, host_enabled=self.up,
+            host_disabled_reason=self.nones, host_zone=self.nones, host_rack=self.nones,
+            host_aggregates=self.no_aggregates,
+            inst_uuids=uuids, inst_names=(None,) * len(vms), inst_size=_frozen(size),
+            inst_host=_frozen(r.host[vms].astype(np.int32)), inst_state=("active",) * len(vms),
+            inst_cpu_util=_frozen(np.minimum(state.vm_u[vms], 1.0)),
+            inst_memory_util=_frozen(np.ones(len(vms))),
+            inst_series=_frozen(series) if series is not None else None,
+            inst_group=_frozen(np.full(len(vms), -1, dtype=np.int32)),
+            group_names=(), group_policies=(),
+            inst_pinned=_frozen(r.inmig[vms].copy()) if r.inmig[vms].any() else None,
+            round_input=self._round_input(vms))
+        snapshot._index.update(hosts=self.host_index,
+                               instances={u: i for i, u in enumerate(uuids)}, groups={})
+        return snapshot
+
+    def _round_input(self, vms: np.ndarray) -> RoundInput:
+        r = self.replay
+        return RoundInput(
+            host_capacity=r.h_cap, host_core=r.h_core, host_util=r.state.util,
+            host_model=r.h_model, power_tables=r.tables, vm_host=r.host[vms],
+            vm_requested=r.state.vm_req[vms], vm_capacity=r.v_mips[vms],
+            vm_ram_mb=r.v_ram[vms], vm_history=r.hist[vms],
+            vm_history_len=np.full(len(vms), r.hist_len), vm_order=r.pos[vms],
+            movable=~r.inmig[vms])
+
+    @cached_property
+    def index_of_vm(self) -> dict[str, int]:
+        return {name: v for v, name in enumerate(self.vm_names.tolist())}
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array

@@ -7,16 +7,21 @@ utilisation (linear between samples) times its capacity; each host shares its
 cores (a VM gets at most one core; an over-subscribed host scales everyone
 down and rounds to whole MIPS); a migrating VM gets 90 % of its share on the
 source while the target holds 10 % for it; energy is the trapezoid of host
-power between updates. After the round's update the consolidation round of
-:func:`~optimizer.strategies.power_aware_consolidation.plan_round` runs and its
-migrations start, each lasting RAM / (bandwidth x share) seconds.
+power between updates. After the round's update a consolidation round runs the
+production way (:mod:`optimizer.replay.loop`: strategy plugin, planner, guard
+rails, the applier's executor); the executor starts migrations through
+:class:`~optimizer.replay.actuator.ReplayActuator`, each lasting RAM /
+(bandwidth x share) seconds, and its sleeps move simulated time on
+(:meth:`Replay.advance_to`), so a plan may still run at the next round.
 """
 from __future__ import annotations
 
 import math
 import time as _time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -25,12 +30,7 @@ from optimizer.replay.metrics import MetricsRecorder, ReplayResult
 from optimizer.replay.policies import PolicySpec
 from optimizer.replay.power import BUILTIN, PowerTable
 from optimizer.replay.traces import SAMPLE_STEP_S, Traces
-from optimizer.strategies.power_aware_consolidation import (
-    ConsolidationPolicy,
-    RoundInput,
-    interpolate_power,
-    plan_round,
-)
+from optimizer.strategies.power_aware_consolidation import RoundInput, interpolate_power
 
 #: CloudSim's VM types (High-CPU Medium, Extra Large, Small, Micro): MIPS and RAM (MB)
 VM_TYPES = ((2500, 870), (2000, 1740), (1000, 1740), (500, 613))
@@ -63,6 +63,16 @@ class _Migration:
     pos: int
 
 
+class Rounds(Protocol):
+    """Decides and carries out the consolidation round at each tick."""
+
+    def start(self, replay: Replay) -> None:
+        """Called once, before the first tick."""
+
+    def __call__(self, replay: Replay, t: float) -> int:
+        """The round at ``t``; may move simulated time on. Returns the hosts it saw overloaded."""
+
+
 @dataclass
 class _State:
     """Per-host results of one update."""
@@ -85,8 +95,9 @@ class Replay:
     fidelity: Fidelity = field(default_factory=Fidelity)
     setup: Setup = field(default_factory=Setup)
     progress: Callable[[float, float], None] | None = None
-    #: decides rounds instead of the policy (see :mod:`optimizer.replay.production`)
-    decider: Callable | None = None
+    #: the consolidation rounds; None: a migrating policy's rounds the production way
+    #: (:class:`optimizer.replay.loop.ProductionRounds`), no rounds for npa and dvfs
+    rounds: Rounds | None = None
 
     def __post_init__(self):
         s, n = self.setup, len(self.traces.names)
@@ -121,58 +132,112 @@ class Replay:
         self.seq = 0
         self.energy_j = 0.0
         self.migrations = 0
-        self.rec = MetricsRecorder(nh, n)
+        #: operation id -> "running" or "succeeded"; (end, MB) of finished migrations
+        self.operations: dict[int, str] = {}
+        self.moved: deque[tuple[float, float]] = deque()
+        self.rec = MetricsRecorder(nh, n, target_load=self.target_load)
         self._initial_placement()
         self.util_last = np.zeros(nh)
         self.t_last = fid.tick_offset_s
-        cons = None
-        if self.policy.migrates:
-            cons = ConsolidationPolicy(
-                detector=self.policy.detector, safety=self.policy.safety,
-                selection=self.policy.selection,
-                count_round_placements=fid.count_round_placements,
-                lr_weighted=fid.lr_weighted, interval_s=s.interval_s,
-                migration_mb_per_s=self.mig_mb_s)
-        timeline = {k: [] for k in ("time_s", "active_hosts", "power_w", "overloaded_hosts",
-                                    "migrations")}
-        t = fid.tick_offset_s
-        end = s.duration_s
-        while True:
-            t += s.interval_s  # accumulated as CloudSim's clock is
-            if t >= end:
-                break
-            state = self._update(t, tick=True)
-            started_now = 0
-            flagged = int(np.count_nonzero(state.req_mips > self.h_cap + 1e-9))
-            moves = None
-            if self.decider is not None:
-                moves, flagged = self.decider(self, state)
-            elif cons is not None:
-                plan = plan_round(self._round_input(state), cons)
-                moves, flagged = plan.migrations, len(plan.overloaded)
-            if moves:
-                for v, h in moves:
-                    self._start_migration(v, h, t)
-                started_now = len(moves)
-                if started_now:
-                    state = self._measure(t)
-                    self.rec.record(t, state.util > 0, state.alloc_mips < state.req_mips,
-                                    state.vm_req, state.vm_alloc, state.vm_inmig, self.alive)
-                    self.util_last = state.util
-            timeline["time_s"].append(round(t, 1))
-            timeline["active_hosts"].append(int(np.count_nonzero(state.util > 0)))
-            timeline["power_w"].append(round(float(self._power_now(state.util).sum()), 1))
-            timeline["overloaded_hosts"].append(flagged)
-            timeline["migrations"].append(started_now)
-            # migrations started in the last round still end before the day does
-            self._complete_migrations(min(t + s.interval_s, end))
+        self.now = fid.tick_offset_s
+        self.state: _State | None = None
+        self._restarted = False
+        self.timeline = {k: [] for k in ("time_s", "active_hosts", "power_w",
+                                         "overloaded_hosts", "migrations")}
+        self.rounds_skipped = 0
+        rounds = self.rounds
+        if rounds is None and self.policy.migrates:
+            from optimizer.replay.loop import ProductionRounds
+
+            rounds = self.rounds = ProductionRounds.for_policy(self.policy, fid,
+                                                                    self.mig_mb_s)
+        if rounds is not None:
+            rounds.start(self)
+        self._round_due = False
+        self.next_tick = fid.tick_offset_s + s.interval_s  # accumulated as CloudSim's clock is
+        self.end = s.duration_s
+        while self.next_tick < self.end:
+            self.advance_to(self.next_tick)
+            if self._round_due and rounds is not None:
+                self._round_due = False
+                self.timeline["overloaded_hosts"][-1] = rounds(self, self.now)
+            self._settle()
             if self.progress:
-                self.progress(t, end)
+                self.progress(self.now, self.end)
+        # migrations started in the last round still end before the day does
+        self.advance_to(self.end)
         self.rec.finish()
         energy_kwh = self.energy_j / 3.6e6
+        extra = rounds.figures() if rounds is not None and hasattr(rounds, "figures") else {}
         return self.rec.result(energy_kwh=energy_kwh, migrations=self.migrations,
-                               timeline=timeline, wall=_time.perf_counter() - started,
-                               vms=n, hosts=nh)
+                               timeline=self.timeline, wall=_time.perf_counter() - started,
+                               vms=n, hosts=nh, loop=extra)
+
+    @property
+    def target_load(self) -> float:
+        """Host CPU load above which a host counts as above target (the rounds' choice)."""
+        return float(getattr(self.rounds, "target_load", 1.0))
+
+    # ------------------------------------------------------- simulated time
+    def advance_to(self, until: float) -> None:
+        """Move simulated time on to ``until``: migrations that end, then ticks, in order.
+
+        A tick whose round cannot run because a plan is still running (the
+        executor is asleep in here) is counted in ``rounds_skipped``.
+        """
+        self._settle()
+        while True:
+            tick = self.next_tick if self.next_tick < self.end else math.inf
+            ending = min((m.end for m in self.flights), default=math.inf)
+            if ending < min(tick, until):
+                self._complete_at(ending, account=ending < self.end)
+                continue
+            if ending >= self.end and ending <= until and tick == math.inf:
+                # past the replay's end: nothing more is accounted, but the move completes
+                self._complete_at(ending, account=False)
+                continue
+            if tick <= until:
+                if self._round_due:  # the previous tick's round never got to run
+                    self._round_due = False
+                    self.rounds_skipped += 1
+                self._tick(tick)
+                self.next_tick += self.setup.interval_s
+                continue
+            break
+        self.now = max(self.now, until)
+
+    def _tick(self, t: float) -> None:
+        self.now = t
+        state = self._update(t, tick=True)
+        self.state = state
+        self._round_due = True
+        tl = self.timeline
+        tl["time_s"].append(round(t, 1))
+        tl["active_hosts"].append(int(np.count_nonzero(state.util > 0)))
+        tl["power_w"].append(round(float(self._power_now(state.util).sum()), 1))
+        tl["overloaded_hosts"].append(int(np.count_nonzero(state.req_mips > self.h_cap + 1e-9)))
+        tl["migrations"].append(0)
+
+    def _settle(self) -> None:
+        """After migrations started: measure again at the same time (it replaces the state)."""
+        if not self._restarted:
+            return
+        self._restarted = False
+        t = self.now
+        if t >= self.end:
+            return  # nothing after the replay's end is accounted
+        state = self._measure(t)
+        self._record(t, state)
+        self.util_last = state.util
+        if self.timeline["time_s"] and self.timeline["time_s"][-1] == round(t, 1):
+            self.timeline["active_hosts"][-1] = int(np.count_nonzero(state.util > 0))
+            self.timeline["power_w"][-1] = round(float(self._power_now(state.util).sum()), 1)
+
+    def _record(self, t: float, state: _State) -> None:
+        on = self.host >= 0  # gone VMs request nothing; a migrating VM counts at its source
+        load = np.bincount(self.host[on], state.vm_req[on], self.setup.hosts) / self.h_cap
+        self.rec.record(t, state.util > 0, state.alloc_mips < state.req_mips,
+                        state.vm_req, state.vm_alloc, state.vm_inmig, self.alive, load=load)
 
     # -------------------------------------------------------- placement at t=0
     def _initial_placement(self) -> None:
@@ -276,8 +341,7 @@ class Replay:
                 if self.fidelity.empty_host == "off":
                     e = np.where(prev == 0, 0.0, e)
                 self.energy_j += float(e.sum())
-        self.rec.record(t, state.util > 0, state.alloc_mips < state.req_mips,
-                        state.vm_req, state.vm_alloc, state.vm_inmig, self.alive)
+        self._record(t, state)
         self.util_last = state.util
         self.t_last = t
         if tick:
@@ -301,28 +365,42 @@ class Replay:
             self.host[done] = -1
 
     # ---------------------------------------------------------- migrations
-    def _start_migration(self, v: int, h: int, t: float) -> None:
+    def start_migration(self, v: int, h: int) -> int:
+        """Start moving VM ``v`` to host ``h`` now; the operation id."""
         self.inmig[v] = True
-        self.flights.append(_Migration(v, h, t + self.v_ram[v] / self.mig_mb_s, self.seq,
+        op = self.seq
+        self.flights.append(_Migration(v, h, self.now + self.v_ram[v] / self.mig_mb_s, op,
                                        self.next_pos))
+        self.operations[op] = "running"
         self.seq += 1
         self.next_pos += 1
         self.migrations += 1
+        self._restarted = True
+        if self.timeline["migrations"]:
+            self.timeline["migrations"][-1] += 1
+        return op
 
-    def _complete_migrations(self, before: float) -> None:
-        """Finish every migration ending before ``before``, one update per end time."""
-        while self.flights:
-            te = min(m.end for m in self.flights)
-            if te >= before:
-                return
+    def moved_mb_since(self, t: float) -> float:
+        """Memory moved by migrations that ended at or after ``t``."""
+        while self.moved and self.moved[0][0] < t - 3600.0:
+            self.moved.popleft()  # nobody asks further back than an hour
+        return float(sum(mb for end, mb in self.moved if end >= t))
+
+    def _complete_at(self, te: float, account: bool = True) -> None:
+        """Finish the migrations ending at ``te``, with CloudSim's update before and after."""
+        self.now = te
+        if account:
             self._update(te, tick=False)
-            done = sorted((m for m in self.flights if m.end == te), key=lambda m: m.seq)
-            self.flights = [m for m in self.flights if m.end != te]
-            for m in done:
-                self.host[m.vm] = m.target
-                self.pos[m.vm] = self.next_pos
-                self.next_pos += 1
-                self.inmig[m.vm] = False
+        done = sorted((m for m in self.flights if m.end == te), key=lambda m: m.seq)
+        self.flights = [m for m in self.flights if m.end != te]
+        for m in done:
+            self.host[m.vm] = m.target
+            self.pos[m.vm] = self.next_pos
+            self.next_pos += 1
+            self.inmig[m.vm] = False
+            self.operations[m.seq] = "succeeded"
+            self.moved.append((te, float(self.v_ram[m.vm])))
+        if account:
             self._update(te, tick=False)
 
     # --------------------------------------------------------------- round

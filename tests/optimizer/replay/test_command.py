@@ -31,7 +31,7 @@ def test_json_has_the_metrics_both_definitions_and_a_timeline(tmp_path):
     assert result.exit_code == 0, result.output
     doc = json.loads(result.output)
     assert set(doc) >= KEYS
-    assert set(doc["metric_definitions"]) == {"cloudsim", "paper"}
+    assert set(doc["metric_definitions"]) == {"cloudsim", "paper", "above_target", "rounds"}
     assert set(doc["timeline"]) >= TIMELINE
     assert len(doc["timeline"]["time_s"]) == 9
     assert sum(doc["timeline"]["migrations"]) == doc["migrations"]
