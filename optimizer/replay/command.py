@@ -45,10 +45,11 @@ def _switch(name: str, help_text: str, **kwargs):
                    "journal on a SQLite database in memory (the same results, slower).")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path),
               metavar="DIR", help="Also write the HTML report (index.html and plots) here.")
-@click.option("--compare", "compare_runs", multiple=True, metavar="RUN.json",
-              type=click.Path(dir_okay=False, path_type=Path),
-              help="Instead of replaying, compare runs saved from --format json (repeat it; "
-                   "needs --report).")
+@click.option("--compare", is_flag=True,
+              help="Instead of replaying, write the --report of the runs RUN.json... (saved "
+                   "from --format json).")
+@click.argument("compare_runs", nargs=-1, metavar="[RUN.json...]",
+                type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--fidelity", default="cloudsim-3.0.3", show_default=True,
               help="Modelling preset: cloudsim-3.0.3 or paper (the switches below override it).")
 @_switch("--vm-removal", "A VM leaves at its first two consecutive 0 % samples (two-zeros), "
@@ -76,7 +77,7 @@ def _switch(name: str, help_text: str, **kwargs):
 @format_option
 def replay_command(traces_dir, policy, strategy_name, params, template_name,
                    max_parallel_migrations, max_migrations_per_host, journal, report_dir,
-                   compare_runs, fidelity, vm_removal, count_round_placements, lr_weighted,
+                   compare, compare_runs, fidelity, vm_removal, count_round_placements, lr_weighted,
                    empty_host, interval, duration, hosts, power_tables, repeat, progress,
                    output_format):
     """Replay CPU traces through a consolidation policy in simulated time.
@@ -98,10 +99,13 @@ def replay_command(traces_dir, policy, strategy_name, params, template_name,
     from optimizer.replay.simulation import Replay, Setup
     from optimizer.replay.traces import load_traces
 
-    if compare_runs:
-        _check_compare(click.get_current_context(), traces_dir, report_dir)
+    if compare:
+        _check_compare(click.get_current_context(), report_dir, compare_runs)
         _compare(compare_runs, report_dir, output_format)
         return
+    if compare_runs:
+        raise UserError(f"{compare_runs[0]}: RUN.json files are compared with --compare; "
+                        "a replay takes no arguments")
     if traces_dir is None:
         raise UserError("replay needs --traces DIR (or --compare RUN.json ... --report DIR)")
     if strategy_name and template_name:
@@ -140,19 +144,21 @@ def replay_command(traces_dir, policy, strategy_name, params, template_name,
         _print_table(doc)
 
 
-def _check_compare(ctx: click.Context, traces_dir, report_dir) -> None:
+def _check_compare(ctx: click.Context, report_dir, runs) -> None:
     """--compare reads saved runs: options of a replay make no sense with it."""
     from optimizer.models.errors import UserError
 
+    if not runs:
+        raise UserError("--compare needs the runs to compare: RUN.json... (each saved from "
+                        "optimizer replay --format json)")
     if report_dir is None:
         raise UserError("--compare needs --report DIR: the comparison is an HTML report")
-    given = [f"--{name.replace('_', '-')}" for name, value in ctx.params.items()
-             if name not in ("compare_runs", "report_dir", "output_format", "progress")
-             and ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
-             and value not in (None, ())]
-    if traces_dir is not None or given:
-        names = sorted(set(given) | ({"--traces"} if traces_dir is not None else set()))
-        raise UserError(f"--compare compares saved runs; {', '.join(names)} belong to a new "
+    keep = ("compare", "compare_runs", "report_dir", "output_format", "progress")
+    given = [param.opts[0] for param in ctx.command.params
+             if param.name not in keep and ctx.params.get(param.name) not in (None, ())
+             and ctx.get_parameter_source(param.name) is not click.core.ParameterSource.DEFAULT]
+    if given:
+        raise UserError(f"--compare compares saved runs; {', '.join(given)} belong to a new "
                         "replay (run it first with --format json, then compare)")
 
 
@@ -295,8 +301,8 @@ def _print_table(doc: dict) -> None:
     if loop:
         held = ", ".join(f"{k} {v}" for k, v in loop["held_by_rail"].items())
         rows += [
-            ("plans started / held", f"{loop['plans_started']} / {loop['plans_held']}",
-             held),
+            ("plans started / held", f"{loop['plans_started']} / {loop['plans_held']}", ""),
+            ("plans held, by guard rail", held or "-", ""),
             ("plans superseded", str(loop["plans_superseded"]), ""),
             ("rounds skipped (plan running)", str(loop["rounds_skipped"]), ""),
         ]

@@ -164,6 +164,8 @@ class Replay:
             self._settle()
             if self.progress:
                 self.progress(self.now, self.end)
+        if self._round_due:  # the last tick came while a plan still ran
+            self.rounds_skipped += 1
         # migrations started in the last round still end before the day does
         self.advance_to(self.end)
         self.rec.finish()

@@ -89,3 +89,77 @@ def test_strategy_mode_runs_a_plugin_through_the_planner(tmp_path):
     bad = invoke("--traces", str(tmp_path / "day"), "--strategy", "power_aware_consolidation",
                  "-p", "detector=xyz", "--duration", "600")
     assert bad.exit_code == 2 and "detector" in bad.output
+
+
+def optimizer(*args):
+    return CliRunner().invoke(cli, list(args))
+
+
+def test_a_template_decides_the_rounds_with_its_rails_and_the_configurations(tmp_path):
+    url = f"sqlite:///{tmp_path / 'o.db'}"
+    assert optimizer("--database-url", url, "db", "upgrade").exit_code == 0
+    made = optimizer("--database-url", url, "audittemplate", "create", "thr", "--goal",
+                     "server_consolidation", "--strategy", "power_aware_consolidation",
+                     "-p", "detector=thr", "-p", "safety=0.8", "--max-migrations", "1")
+    assert made.exit_code == 0, made.output
+    traces = str(day(tmp_path, rows=16))
+    run = ["--database-url", url, "replay", "--no-progress", "--traces", traces, "--hosts", "8",
+           "--duration", "3000", "--format", "json", "--template"]
+    result = optimizer(*run, "thr")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["policy"] == "template:thr" and doc["rounds"]["template"] == "thr"
+    loop = doc["rounds"]
+    assert loop["plans_held"] > 0
+    assert loop["held_by_rail"] == {"max_migrations_per_plan": loop["plans_held"]}
+    # the configuration's rails apply too: with automatic execution off nothing starts
+    conf = tmp_path / "optimizer.conf"
+    conf.write_text("[guard_rails]\nautomatic_execution = false\n")
+    off = json.loads(optimizer("--config-file", str(conf), *run, "thr").output)
+    assert off["migrations"] == 0
+    assert off["rounds"]["plans_held"] == off["rounds"]["audits"] > 0
+    assert off["rounds"]["held_by_rail"]["automatic_execution"] == off["rounds"]["audits"]
+
+    unknown = optimizer(*run, "nope")
+    assert unknown.exit_code == 2
+    assert unknown.output.startswith("optimizer: error: ") and unknown.output.count("\n") == 1
+    assert "audit template 'nope' not found" in unknown.output
+    both = optimizer(*run, "thr", "--strategy", "power_aware_consolidation")
+    assert both.exit_code == 2 and "give one" in both.output
+
+
+def test_compare_and_report(tmp_path):
+    traces = str(day(tmp_path))
+    runs = []
+    for policy in ("thr-mmt-0.8", "dvfs"):
+        result = invoke("--traces", traces, "--policy", policy, "--hosts", "6", "--duration",
+                        "3000", "--format", "json")
+        assert result.exit_code == 0, result.output
+        runs.append(tmp_path / f"{policy}.json")
+        runs[-1].write_text(result.output)
+    compared = invoke("--compare", str(runs[0]), str(runs[1]), "--report",
+                      str(tmp_path / "cmp"), "--format", "json")
+    assert compared.exit_code == 0, compared.output
+    doc = json.loads(compared.output)
+    assert doc["runs"] == ["thr-mmt-0.8", "dvfs"]
+    page = (tmp_path / "cmp" / "index.html").read_text()
+    assert "thr-mmt-0.8" in page and "dvfs" in page
+
+    one = invoke("--traces", traces, "--policy", "thr-mmt-0.8", "--hosts", "6", "--duration",
+                 "3000", "--report", str(tmp_path / "one"))
+    assert one.exit_code == 0, one.output
+    assert (tmp_path / "one" / "index.html").is_file()
+
+    for args, needle in [
+        (["--compare", str(runs[0])], "--compare needs --report DIR"),
+        (["--compare", "--report", str(tmp_path / "x")], "--compare needs the runs"),
+        ([str(runs[0]), "--report", str(tmp_path / "x")], "are compared with --compare"),
+        (["--compare", str(runs[0]), "--report", str(tmp_path / "x"), "--traces", traces],
+         "--traces belong to a new replay"),
+        (["--compare", str(runs[0]), "--report", str(tmp_path / "x"), "--hosts", "3"],
+         "--hosts belong to a new replay"),
+        ([], "replay needs --traces DIR"),
+    ]:
+        bad = invoke(*args)
+        assert bad.exit_code == 2, (args, bad.output)
+        assert needle in bad.output and bad.output.count("\n") == 1
