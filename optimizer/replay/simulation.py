@@ -135,6 +135,12 @@ class Replay:
         #: operation id -> "running" or "succeeded"; (end, MB) of finished migrations
         self.operations: dict[int, str] = {}
         self.moved: deque[tuple[float, float]] = deque()
+        rounds = self.rounds
+        if rounds is None and self.policy.migrates:
+            from optimizer.replay.loop import ProductionRounds
+
+            rounds = self.rounds = ProductionRounds.for_policy(self.policy, fid,
+                                                               self.mig_mb_s)
         self.rec = MetricsRecorder(nh, n, target_load=self.target_load)
         self._initial_placement()
         self.util_last = np.zeros(nh)
@@ -145,12 +151,6 @@ class Replay:
         self.timeline = {k: [] for k in ("time_s", "active_hosts", "power_w",
                                          "overloaded_hosts", "migrations")}
         self.rounds_skipped = 0
-        rounds = self.rounds
-        if rounds is None and self.policy.migrates:
-            from optimizer.replay.loop import ProductionRounds
-
-            rounds = self.rounds = ProductionRounds.for_policy(self.policy, fid,
-                                                                    self.mig_mb_s)
         if rounds is not None:
             rounds.start(self)
         self._round_due = False
@@ -158,9 +158,10 @@ class Replay:
         self.end = s.duration_s
         while self.next_tick < self.end:
             self.advance_to(self.next_tick)
-            if self._round_due and rounds is not None:
+            if self._round_due:
                 self._round_due = False
-                self.timeline["overloaded_hosts"][-1] = rounds(self, self.now)
+                entry = len(self.timeline["time_s"]) - 1  # ticks may pass during the round
+                self.timeline["overloaded_hosts"][entry] = rounds(self, self.now)
             self._settle()
             if self.progress:
                 self.progress(self.now, self.end)
@@ -212,7 +213,7 @@ class Replay:
         self.now = t
         state = self._update(t, tick=True)
         self.state = state
-        self._round_due = True
+        self._round_due = self.rounds is not None
         tl = self.timeline
         tl["time_s"].append(round(t, 1))
         tl["active_hosts"].append(int(np.count_nonzero(state.util > 0)))
