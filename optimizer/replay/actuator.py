@@ -28,6 +28,7 @@ class ReplayActuator:
     def __init__(self, replay, vm_index: dict[str, int], host_index: dict[str, int]):
         self.replay = replay
         self.vm_index, self.host_index = vm_index, host_index
+        self.host_names = [host_name(h) for h in range(replay.setup.hosts)]
         self.disabled: set[str] = set()
         self.powered_off: set[str] = set()
 
@@ -42,7 +43,7 @@ class ReplayActuator:
         if v is None:
             return None
         r = self.replay
-        return InstanceInfo(host_name(int(r.host[v])), "active", float(r.v_ram[v]))
+        return InstanceInfo(self.host_names[r.host[v]], "active", float(r.v_ram[v]))
 
     def host_state(self, host: str) -> tuple[bool, bool] | None:
         if host not in self.host_index:
@@ -68,7 +69,7 @@ class ReplayActuator:
         state = self.replay.operations.get(int(operation))
         if state is None:
             return OperationStatus("failed", f"no migration {operation}")
-        return OperationStatus(state)
+        return _STATUS[state]
 
     def running_migrations(self, uuid: str) -> list[tuple[str, str]]:
         v = self.vm_index.get(uuid)
@@ -92,7 +93,8 @@ class ReplayActuator:
         """Nothing to release."""
 
 
-assert RUNNING == "running" and SUCCEEDED == "succeeded"  # the simulation's own words
+#: the simulation's words for a migration's state are the actuator protocol's
+_STATUS = {RUNNING: OperationStatus(RUNNING), SUCCEEDED: OperationStatus(SUCCEEDED)}
 
 
 class SimulatedTime:
@@ -118,7 +120,7 @@ class SimulatedTime:
         r = self.replay
         wait = max(wait, 1e-3)
         polls = 1
-        ending = min((m.end for m in r.flights), default=math.inf)
+        ending = r.next_end
         if wait >= self.poll_interval_s and math.isfinite(ending) and ending > r.now + wait:
             polls = math.ceil((ending - r.now) / wait)
         self.sleeps += 1

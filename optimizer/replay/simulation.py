@@ -129,6 +129,7 @@ class Replay:
         self.hist = np.zeros((n, fid.history_length))
         self.hist_len = 0
         self.flights: list[_Migration] = []
+        self.next_end = math.inf  # when the first migration in flight ends
         self.seq = 0
         self.energy_j = 0.0
         self.migrations = 0
@@ -191,7 +192,7 @@ class Replay:
         self._settle()
         while True:
             tick = self.next_tick if self.next_tick < self.end else math.inf
-            ending = min((m.end for m in self.flights), default=math.inf)
+            ending = self.next_end
             if ending < min(tick, until):
                 self._complete_at(ending, account=ending < self.end)
                 continue
@@ -374,6 +375,7 @@ class Replay:
         op = self.seq
         self.flights.append(_Migration(v, h, self.now + self.v_ram[v] / self.mig_mb_s, op,
                                        self.next_pos))
+        self.next_end = min(self.next_end, self.flights[-1].end)
         self.operations[op] = "running"
         self.seq += 1
         self.next_pos += 1
@@ -394,8 +396,13 @@ class Replay:
         self.now = te
         if account:
             self._update(te, tick=False)
-        done = sorted((m for m in self.flights if m.end == te), key=lambda m: m.seq)
-        self.flights = [m for m in self.flights if m.end != te]
+        done: list[_Migration] = []
+        going: list[_Migration] = []
+        for m in self.flights:
+            (done if m.end == te else going).append(m)
+        self.flights = going
+        done.sort(key=lambda m: m.seq)
+        self.next_end = min((m.end for m in self.flights), default=math.inf)
         for m in done:
             self.host[m.vm] = m.target
             self.pos[m.vm] = self.next_pos
