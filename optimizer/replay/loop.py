@@ -208,7 +208,7 @@ class ProductionRounds:
         records = _in_execution_order(graph.to_records(), graph.topological_order())
         uuid = f"replay-plan-{self.counts['audits'] + 1}"
         indicators = {i.name: i.value for i in solution.indicators}
-        memory_mb = self._memory_mb([m.instance for m in solution.migrations])
+        memory_mb = self._memory_mb([m.instance for m in solution.migrations], indicators)
         return (uuid, MemoryJournal(uuid, records), len(solution.migrations), memory_mb,
                 self._overloaded(indicators))
 
@@ -223,10 +223,14 @@ class ProductionRounds:
             indicators = {i.name: i.value for i in stored.indicators}
             moved = session.scalars(select(ActionRow.parameters).where(
                 ActionRow.action_plan_id == stored.id, ActionRow.type == "migrate")).all()
-        memory_mb = self._memory_mb([p.get("instance") for p in moved])
+        memory_mb = self._memory_mb([p.get("instance") for p in moved], indicators)
         return uuid, None, len(moved), memory_mb, self._overloaded(indicators)
 
-    def _memory_mb(self, instances: list[str]) -> float:
+    def _memory_mb(self, instances: list[str], indicators: Mapping[str, Any]) -> float:
+        """Memory the plan moves: its ``migrated_memory_gb`` indicator, else the instances'
+        sizes (as ``operations.guard_rail_breaches`` reads it)."""
+        if indicators.get("migrated_memory_gb") is not None:
+            return float(indicators["migrated_memory_gb"]) * 1024
         snapshot = self.snapshot
         ids = snapshot.instance_ids
         return sum(float(snapshot.inst_size[ids[u], 1]) for u in instances if u in ids)
