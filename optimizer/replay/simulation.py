@@ -30,7 +30,7 @@ from optimizer.replay.metrics import MetricsRecorder, ReplayResult
 from optimizer.replay.policies import PolicySpec
 from optimizer.replay.power import BUILTIN, PowerTable
 from optimizer.replay.traces import SAMPLE_STEP_S, Traces
-from optimizer.strategies.power_aware_consolidation import RoundInput, interpolate_power
+from optimizer.strategies.power_aware_consolidation import interpolate_power
 
 #: CloudSim's VM types (High-CPU Medium, Extra Large, Small, Micro): MIPS and RAM (MB)
 VM_TYPES = ((2500, 870), (2000, 1740), (1000, 1740), (500, 613))
@@ -118,7 +118,31 @@ class Replay:
 
     # ------------------------------------------------------------- the run
     def run(self) -> ReplayResult:
+        """Replay the traces: every tick an update and (unless a plan still runs) a round."""
         started = _time.perf_counter()
+        rounds = self._reset()
+        while self.next_tick < self.end:
+            self.advance_to(self.next_tick)
+            if self._round_due:
+                self._round_due = False
+                entry = len(self.timeline["time_s"]) - 1  # ticks may pass during the round
+                self.timeline["overloaded_hosts"][entry] = rounds(self, self.now)
+            self._settle()
+            if self.progress:
+                self.progress(self.now, self.end)
+        if self._round_due:  # the last tick came while a plan still ran
+            self.rounds_skipped += 1
+        # migrations started in the last round still end before the day does
+        self.advance_to(self.end)
+        self.rec.finish()
+        energy_kwh = self.energy_j / 3.6e6
+        extra = rounds.figures() if rounds is not None and hasattr(rounds, "figures") else {}
+        return self.rec.result(energy_kwh=energy_kwh, migrations=self.migrations,
+                               timeline=self.timeline, wall=_time.perf_counter() - started,
+                               vms=self.n, hosts=self.setup.hosts, loop=extra)
+
+    def _reset(self) -> Rounds | None:
+        """The data centre at t = 0 with its VMs placed; the rounds, started."""
         s, fid = self.setup, self.fidelity
         n, nh = self.n, s.hosts
         self.host = np.full(n, -1, dtype=np.intp)
@@ -157,25 +181,7 @@ class Replay:
         self._round_due = False
         self.next_tick = fid.tick_offset_s + s.interval_s  # accumulated as CloudSim's clock is
         self.end = s.duration_s
-        while self.next_tick < self.end:
-            self.advance_to(self.next_tick)
-            if self._round_due:
-                self._round_due = False
-                entry = len(self.timeline["time_s"]) - 1  # ticks may pass during the round
-                self.timeline["overloaded_hosts"][entry] = rounds(self, self.now)
-            self._settle()
-            if self.progress:
-                self.progress(self.now, self.end)
-        if self._round_due:  # the last tick came while a plan still ran
-            self.rounds_skipped += 1
-        # migrations started in the last round still end before the day does
-        self.advance_to(self.end)
-        self.rec.finish()
-        energy_kwh = self.energy_j / 3.6e6
-        extra = rounds.figures() if rounds is not None and hasattr(rounds, "figures") else {}
-        return self.rec.result(energy_kwh=energy_kwh, migrations=self.migrations,
-                               timeline=self.timeline, wall=_time.perf_counter() - started,
-                               vms=n, hosts=nh, loop=extra)
+        return rounds
 
     @property
     def target_load(self) -> float:
@@ -412,14 +418,3 @@ class Replay:
             self.moved.append((te, float(self.v_ram[m.vm])))
         if account:
             self._update(te, tick=False)
-
-    # --------------------------------------------------------------- round
-    def _round_input(self, state: _State) -> RoundInput:
-        n = self.hist_len  # columns past n are still zero
-        hist = self.hist
-        return RoundInput(
-            host_capacity=self.h_cap, host_core=self.h_core, host_util=state.util,
-            host_model=self.h_model, power_tables=self.tables,
-            vm_host=np.where(self.alive, self.host, -1), vm_requested=state.vm_req,
-            vm_capacity=self.v_mips, vm_ram_mb=self.v_ram, vm_history=hist,
-            vm_history_len=np.where(self.alive, n, 0), vm_order=self.pos)
