@@ -24,7 +24,9 @@ At every tick (``--interval``) the replay runs:
 
 A plan still running at the next tick keeps it: that round's audit is
 skipped (counted in ``rounds_skipped``), as a continuous audit's run waits
-while its applier works. The simulated data centre goes on meanwhile.
+while its applier works. The simulated data centre goes on meanwhile. A plan
+still running when the replay ends is interrupted (the executor's
+``interrupt``): it pauses, and what runs completes without being accounted.
 """
 from __future__ import annotations
 
@@ -273,6 +275,9 @@ class ProductionRounds:
         executor = Executor(journal, self.actuator, self.plugins, policy,
                             clock=self.time.clock, sleep=self.time.sleep)
         executor.plan_state = claimed.state
+        # at the replay's end the plan is interrupted as an applier that stops: it pauses,
+        # starts nothing more and returns once what runs has ended
+        executor.interrupt = lambda: self.replay.now >= self.replay.end
         executor.load(journal.load_actions())
         result = executor.run(claimed.uuid)
         self.counts["plans_started"] += 1

@@ -32,10 +32,10 @@ def busy_traces(folder: str = "20110303") -> Traces:
 
 
 def replay(rails: GuardRails | None = None, interval_s: float = 300.0,
-           **changes) -> tuple[Replay, dict]:
+           duration_s: float = 6000.0, **changes) -> tuple[Replay, dict]:
     settings = policy_settings(POLICY, Fidelity(), 62.5)
     settings = dataclasses.replace(settings, config_rails=rails or GuardRails(), **changes)
-    setup = Setup(hosts=12, duration_s=6000, interval_s=interval_s)
+    setup = Setup(hosts=12, duration_s=duration_s, interval_s=interval_s)
     sim = Replay(busy_traces(), POLICY, Fidelity(), setup, rounds=ProductionRounds(settings))
     result = sim.run()
     return sim, result
@@ -149,3 +149,13 @@ def test_the_target_is_the_strategys_target_cpu_load():
 def test_simulated_time_starts_on_the_traces_date():
     assert simulated_epoch(Path("x/20110303")) == datetime(2011, 3, 3, tzinfo=UTC)
     assert simulated_epoch(Path("x/day")) == datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def test_a_plan_running_at_the_end_is_paused_and_nothing_starts_after_it():
+    # one round at 300.1 s whose plan, one migration at a time, outlasts the 400 s replayed
+    _, whole = replay(duration_s=1200, max_parallel_migrations=1)
+    sim, cut = replay(duration_s=400, max_parallel_migrations=1)
+    assert cut.loop["plan_states"] == {"PAUSED": 1}
+    assert 0 < cut.migrations == cut.loop["actions"]["succeeded"]
+    assert cut.migrations < whole.timeline["migrations"][0]
+    assert sim.flights == [] and sim.now >= sim.end
