@@ -584,8 +584,7 @@ def plan_power_aware(snapshot: ClusterSnapshot, params: PowerAwareParameters) ->
                                reason=f"power-aware consolidation ({params.detector}-"
                                       f"{params.selection}-{params.safety:g})"))
         final[v] = h
-    if measured is None:  # a simulated data centre admits by demand: nothing to drop
-        actions = _drop_infeasible(snapshot, actions)
+    actions = _drop_infeasible(snapshot, actions)
     return Solution(
         strategy="power_aware_consolidation", goal="server_consolidation", actions=tuple(actions),
         indicators=(Indicator("overloaded_hosts", len(plan.overloaded), "hosts",
