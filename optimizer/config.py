@@ -113,6 +113,12 @@ def _options() -> dict[str | None, list[cfg.Opt]]:
                        help="Collector plugin that builds the cluster model."),
             cfg.StrOpt("scenario_file", help="Scenario JSON file read by the scenario collector."),
         ],
+        "replay": [
+            cfg.StrOpt("datasource", default="simulated",
+                       help="Where `replay --from-cloud` reads each instance's CPU history: "
+                            "a datasource plugin (prometheus), or simulated (a seeded "
+                            "history around each instance's cpu_util, needing no cloud)."),
+        ],
         "simulated": [
             cfg.IntOpt("hosts", default=40, min=1, help="Hosts in a new simulated cloud."),
             cfg.IntOpt("seed", default=1, help="Random seed of a new simulated cloud."),
@@ -448,6 +454,7 @@ class Settings:
     service: ServiceSettings = ServiceSettings()
     applier: ApplierSettings = ApplierSettings()
     guard_rails: GuardRailSettings = GuardRailSettings()
+    replay_datasource: str = "simulated"
 
 
 def settings_from(conf: OptimizerConf) -> Settings:
@@ -481,6 +488,7 @@ def settings_from(conf: OptimizerConf) -> Settings:
             conf.guard_rails.automatic_execution, conf.guard_rails.max_migrations_per_plan,
             conf.guard_rails.max_moved_memory_gb_per_hour,
             tuple(conf.guard_rails.allowed_windows)),
+        replay_datasource=conf.replay.datasource,
     )
 
 

@@ -59,6 +59,10 @@ class DataCentre:
     host_receives: np.ndarray | None = None
     #: (V,) VMs that may be live-migrated; None: all
     vm_movable: np.ndarray | None = None
+    #: (H, 2) vCPUs and memory MB a host may allocate (after ratios and reserves) and
+    #: (V, 2) each VM's flavor: a migration must fit, as Nova's scheduler checks; None: no check
+    host_allocatable: np.ndarray | None = None
+    vm_flavor: np.ndarray | None = None
     #: (V,) server group index, -1 for none; policies in ``group_policies``
     vm_group: np.ndarray | None = None
     group_policies: tuple[str, ...] = ()
@@ -121,7 +125,8 @@ def snapshot_datacentre(snapshot: ClusterSnapshot, series: np.ndarray, step_s: i
 
     ``series`` (N, S) is each instance's CPU use as a fraction of its vcpus,
     ``step_s`` apart, without holes. Instances that are not ``active`` use no
-    CPU and stay where they are; only up and enabled hosts receive migrations.
+    CPU and stay where they are; only up and enabled hosts receive migrations,
+    and only what fits their allocatable vCPUs and memory.
     """
     names = snapshot.host_names
     models, host_model = host_power_models(snapshot, tables, tables_source)
@@ -148,6 +153,8 @@ def snapshot_datacentre(snapshot: ClusterSnapshot, series: np.ndarray, step_s: i
         vm_host=snapshot.inst_host.astype(np.intp),
         host_receives=snapshot.host_up & snapshot.host_enabled & (capacity > 0),
         vm_movable=snapshot.movable & active,
+        host_allocatable=snapshot.allocatable[:, :2].astype(float),
+        vm_flavor=snapshot.inst_size[:, :2].astype(float),
         vm_group=snapshot.inst_group.astype(np.intp),
         group_policies=tuple(snapshot.group_policies),
         notes={"power_models": dict(sorted(counts.items())),

@@ -358,16 +358,27 @@ class Replay:
 
     def _admissible(self, moves):
         """The moves the data centre allows, in order: live-migratable VMs, to hosts that
-        may receive, keeping server groups (anti-affinity apart, affinity together)."""
+        may receive and have room for the flavor (a VM counts on its source until it has
+        arrived), keeping server groups (anti-affinity apart, affinity together)."""
         dc = self.datacentre
         if not moves or (dc.host_receives is None and dc.vm_movable is None
-                         and dc.vm_group is None):
+                         and dc.vm_group is None and dc.host_allocatable is None):
             return moves
         kept, host = [], self.host.copy()
+        used = None
+        if dc.host_allocatable is not None:
+            on = np.flatnonzero(self.alive & (host >= 0))
+            used = np.zeros_like(dc.host_allocatable)
+            np.add.at(used, host[on], dc.vm_flavor[on])
+            for m in self.flights:
+                used[m.target] += dc.vm_flavor[m.vm]
         for v, h in moves:
             if dc.vm_movable is not None and not dc.vm_movable[v]:
                 continue
             if dc.host_receives is not None and not dc.host_receives[h]:
+                continue
+            if used is not None and np.any(used[h] + dc.vm_flavor[v]
+                                           > dc.host_allocatable[h] + 1e-9):
                 continue
             g = -1 if dc.vm_group is None else dc.vm_group[v]
             if g >= 0:
@@ -377,5 +388,7 @@ class Replay:
                 if dc.group_policies[g] == "affinity" and np.any(others != h):
                     continue
             host[v] = h
+            if used is not None:
+                used[h] += dc.vm_flavor[v]
             kept.append((v, h))
         return kept
