@@ -87,7 +87,10 @@ def _hold_last(series: np.ndarray) -> np.ndarray:
     for v in np.flatnonzero(np.isnan(out).any(axis=1)):
         row = out[v]
         present = np.flatnonzero(~np.isnan(row))
-        row[present[-1] + 1:] = row[present[-1]] if present.size else 0.0
+        if present.size:
+            row[present[-1] + 1:] = row[present[-1]]
+        else:
+            row[:] = 0.0  # an instance that is not active: it uses no CPU
     return out
 
 
