@@ -1,4 +1,7 @@
-"""``optimizer replay``: replay a folder of CPU traces under a consolidation policy.
+"""``optimizer replay``: replay CPU traces under a consolidation policy.
+
+The traces come from a PlanetLab folder, a scenario file or the configured cloud
+(:mod:`optimizer.replay.sources`).
 
 Only click is imported at module level; the simulation loads when the command runs.
 """
@@ -69,7 +72,10 @@ def replay_command(traces_dir, scenario_file, from_cloud, since, policy, strateg
                    interval, duration, hosts, power_tables, repeat, progress, output_format):
     """Replay CPU traces through a consolidation policy in simulated time.
 
-    Prints energy, SLA (SLATAH, PDM, SLAV, ESV, in CloudSim's and the paper's
+    The traces are a PlanetLab folder (--traces), a scenario file's instance
+    series (--scenario) or the configured cloud's recent CPU history
+    (--from-cloud --since 7d). Prints energy, SLA (SLATAH, PDM, SLAV, ESV, in
+    CloudSim's and the paper's
     definitions), migrations and host shutdowns; with --format json one object
     that also holds a per-round timeline.
     """

@@ -37,7 +37,7 @@ def cluster_snapshot(replay, state) -> ClusterSnapshot:
     """The simulated cloud at a round, as the collectors would describe it."""
     s = replay.setup
     hosts = [Host(name=host_name(h), vcpus=float(replay.h_cap[h]) / MIPS_PER_VCPU,
-                  memory_mb=s.host_ram_mb, disk_gb=1000.0, cpu_allocation_ratio=1.0,
+                  memory_mb=float(replay.h_ram[h]), disk_gb=1000.0, cpu_allocation_ratio=1.0,
                   ram_allocation_ratio=1.0, disk_allocation_ratio=1.0)
              for h in range(s.hosts)]
     n = replay.hist_len

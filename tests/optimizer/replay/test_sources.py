@@ -155,6 +155,11 @@ def test_simulate_then_replay(tmp_path):
     doc = json.loads(result.stdout)
     assert doc["hosts"] == 6 and doc["vms"] == len(load_scenario(out).inst_uuids)
     assert doc["energy_kwh"] > 0
+    # an audit's strategy decides the rounds: it sees the scenario's host memory, so it moves
+    audit = invoke("--scenario", str(out), "--strategy", "power_aware_consolidation",
+                   "-p", "detector=thr", "-p", "safety=0.8", "--format", "json")
+    assert audit.exit_code == 0, audit.output
+    assert json.loads(audit.stdout)["migrations"] > 0
 
 
 # ----- the configured cloud -----------------------------------------------------
@@ -247,3 +252,9 @@ def test_bad_input_is_one_line_naming_what_is_wrong(tmp_path):
     result = invoke("--from-cloud", config=conf)
     assert result.exit_code == 2 and "[replay] datasource 'nosuch' is not installed" in \
         result.output and result.output.count("\n") == 1
+    down = simulated_config(tmp_path, "[replay]\ndatasource = prometheus\n[prometheus]\n"
+                            "url = http://127.0.0.1:9\ntimeout_s = 2\n", name="down.conf")
+    result = invoke("--from-cloud", "--since", "1h", config=down)
+    lines = [line for line in result.output.splitlines() if "WARNING" not in line]
+    assert result.exit_code == 2 and len(lines) == 1, result.output
+    assert lines[0].startswith("optimizer: error: prometheus at http://127.0.0.1:9 unreachable")
