@@ -75,9 +75,8 @@ def replay_command(traces_dir, scenario_file, from_cloud, since, policy, strateg
     The traces are a PlanetLab folder (--traces), a scenario file's instance
     series (--scenario) or the configured cloud's recent CPU history
     (--from-cloud --since 7d). Prints energy, SLA (SLATAH, PDM, SLAV, ESV, in
-    CloudSim's and the paper's
-    definitions), migrations and host shutdowns; with --format json one object
-    that also holds a per-round timeline.
+    CloudSim's and the paper's definitions), migrations and host shutdowns;
+    with --format json one object that also holds a per-round timeline.
     """
     import time
 
