@@ -232,6 +232,7 @@ def warn_unknown_keys(path: str) -> None:
     except (cfg.ParseError, OSError, UnicodeDecodeError):
         return  # oslo has already reported what it could not read
     known = {group or "DEFAULT": [opt.name for opt in opts] for group, opts in _options().items()}
+    known.update(_plugin_sections())
     for section, keys in sections.items():
         if section not in known:
             _warn_once(path, section, None,
@@ -245,6 +246,15 @@ def warn_unknown_keys(path: str) -> None:
                            f"config file {path}: [{section}] {key} is not a known option and "
                            f"is ignored; known options of [{section}]: "
                            f"{', '.join(_closest_first(key, known[section]))}")
+
+
+def _plugin_sections() -> dict[str, list[str]]:
+    """Sections the built-in plugins read themselves: [prometheus] and [openstack]."""
+    from optimizer.datasources.options import _prometheus_opts
+    from optimizer.openstack.options import OPTIONS
+
+    return {"prometheus": [opt.name for opt in _prometheus_opts()],
+            "openstack": [opt.name for opt in OPTIONS]}
 
 
 def _closest_first(word: str, choices) -> list[str]:
