@@ -81,19 +81,6 @@ class DataCentre:
         """Series samples a replay of ``duration_s`` reads (the first at t = 0)."""
         return int(math.ceil(duration_s / self.step_s))
 
-    def check_duration(self, duration_s: float, where: str) -> None:
-        """A :class:`UserError` naming the first VM whose series is too short."""
-        needed = self.samples_for(duration_s)
-        have = self.series.shape[1] - np.isnan(self.series).sum(axis=1) \
-            if self.series.size else np.zeros(self.vms, dtype=int)
-        short = np.flatnonzero(have < needed)
-        if short.size:
-            v = int(short[0])
-            raise UserError(f"{where}: instance {self.vm_names[v]!r}: cpu_util_series has "
-                            f"{int(have[v])} samples; a replay of {duration_s:g} s at "
-                            f"{self.step_s} s steps needs {needed} ({short.size} of "
-                            f"{self.vms} instances are short; shorten --duration)")
-
 
 def planetlab_datacentre(traces: Traces, hosts: int, models: tuple[PowerTable, ...],
                          vm_types: tuple[tuple[float, float], ...],

@@ -357,9 +357,12 @@ class Replay:
             movable=self.datacentre.vm_movable)
 
     def _admissible(self, moves):
-        """The moves the data centre allows, in order: live-migratable VMs, to hosts that
-        may receive and have room for the flavor (a VM counts on its source until it has
-        arrived), keeping server groups (anti-affinity apart, affinity together)."""
+        """The moves, in order, that the data centre allows; the others are left out.
+
+        A live-migratable VM, to a host that may receive and has room for its
+        flavor (a VM counts on its source until it has arrived), keeping server
+        groups (anti-affinity apart, affinity together).
+        """
         dc = self.datacentre
         if not moves or (dc.host_receives is None and dc.vm_movable is None
                          and dc.vm_group is None and dc.host_allocatable is None):

@@ -18,7 +18,7 @@ import re
 import time
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -75,9 +75,14 @@ def scenario_datacentre(path: Path, duration_s: float | None,
     if duration_s is None:
         duration_s = float(lengths[active].max() * step)
     dc = snapshot_datacentre(snapshot, series, step, tables, tables_source)
-    # the samples each instance really has: a ragged tail is not the instance's data
-    counted = replace(dc, series=np.where(np.isnan(raw) & active[:, None], np.nan, dc.series))
-    counted.check_duration(duration_s, where)
+    needed = dc.samples_for(duration_s)
+    short = np.flatnonzero(active & (lengths < needed))
+    if short.size:
+        v = int(short[0])
+        raise UserError(f"{where}: instance {_name(snapshot, v)!r}: cpu_util_series has "
+                        f"{int(lengths[v])} samples; a replay of {duration_s:g} s at {step} s "
+                        f"steps needs {needed} ({short.size} of {int(active.sum())} active "
+                        "instances are short; shorten --duration)")
     return dc, duration_s
 
 
