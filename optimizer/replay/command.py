@@ -41,7 +41,8 @@ def _switch(name: str, help_text: str, **kwargs):
 @click.option("--fidelity", default="cloudsim-3.0.3", show_default=True,
               help="Modelling preset: cloudsim-3.0.3 or paper (the switches below override it).")
 @_switch("--vm-removal", "A VM leaves at its first two consecutive 0 % samples (two-zeros), "
-         "its first 0 % sample (first-zero), or never.",
+         "its first 0 % sample (first-zero), or never (the default for --scenario and "
+         "--from-cloud).",
          type=click.Choice(["two-zeros", "first-zero", "never"]))
 @_switch("--count-round-placements/--no-count-round-placements",
          "Placement sees the VMs it placed earlier in the same round (3.0.3: yes).")
