@@ -226,7 +226,14 @@ def test_bad_input_is_one_line_naming_what_is_wrong(tmp_path):
     folder.mkdir()
     (folder / "vm").write_text("1\n" * 300)
     conf = simulated_config(tmp_path, "[replay]\ndatasource = nosuch\n", name="bad.conf")
+    (tmp_path / "empty").mkdir()
+    short = tmp_path / "short"
+    short.mkdir()
+    (short / "vm 1").write_text("5\n" * 9)
     cases = [
+        (["--traces", str(tmp_path / "empty")], f"traces folder {tmp_path / 'empty'}: holds no"),
+        (["--traces", str(short), "--duration", "3000"],
+         f"{short / 'vm 1'}: line 10: missing; the series has 9 samples and the replay needs 10"),
         ([], "give exactly one of --traces DIR, --scenario FILE or --from-cloud (got none)"),
         (["--traces", str(folder), "--scenario", str(good)],
          "(got --traces and --scenario)"),
