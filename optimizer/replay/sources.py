@@ -82,7 +82,8 @@ def scenario_datacentre(path: Path, duration_s: float | None,
         raise UserError(f"{where}: instance {_name(snapshot, v)!r}: cpu_util_series has "
                         f"{int(lengths[v])} samples; a replay of {duration_s:g} s at {step} s "
                         f"steps needs {needed} ({short.size} of {int(active.sum())} active "
-                        "instances are short; shorten --duration)")
+                        f"instances are short; --duration {lengths[active].min() * step} "
+                        "replays what all of them cover)")
     return dc, duration_s
 
 
