@@ -197,8 +197,7 @@ def test_simulated_cloud_replays_with_a_seeded_history(tmp_path):
     assert about["missing_history"]["without_history"] == 0
     assert (about["collector"], about["datasource"]) == ("simulated", "simulated")
     assert np.ptp(dc.series, axis=1).max() > 0.01  # it moves
-    levels = load_config(str(simulated_config(tmp_path)))
-    assert levels.replay_datasource == "simulated"
+    assert settings.replay_datasource == "simulated"  # the default
 
 
 def test_from_cloud_through_the_cli(tmp_path):
