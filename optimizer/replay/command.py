@@ -20,9 +20,11 @@ def _switch(name: str, help_text: str, **kwargs):
 @click.option("--traces", "traces_dir", type=click.Path(path_type=Path), required=True,
               help="Folder of per-VM CPU traces (one % a line, 5-minute steps; PlanetLab format).")
 @click.option("--policy", default="lr-mmt-1.2", show_default=True,
-              help="npa, dvfs, or DETECTOR-SELECTION-PARAM: thr-mmt-0.8, iqr-mmt-1.5, "
-                   "mad-mmt-2.5, lr-mmt-1.2, lrr-mmt-1.2 (detectors thr iqr mad lr lrr, "
-                   "selections mmt mc rs).")
+              help="npa, dvfs, recommended (the README's policy for automatic mode: "
+                   "power_aware_consolidation with charge_switch_on, underload_below 0.4, "
+                   "underload_safety 1.6) or DETECTOR-SELECTION-PARAM: thr-mmt-0.8, "
+                   "iqr-mmt-1.5, mad-mmt-2.5, lr-mmt-1.2, lrr-mmt-1.2 (detectors thr iqr mad "
+                   "lr lrr, selections mmt mc rs).")
 @click.option("--strategy", "strategy_name",
               help="Decide each round with this strategy plugin and the planner instead of "
                    "--policy (as production audits do); parameters with -p.")
