@@ -247,6 +247,8 @@ class _Round:
         self.min_core = float(self.core.min(initial=0.0))
         self._allowed = np.ones(nh, bool)
         self._reps: np.ndarray | None = None
+        self._open: np.ndarray | None = None
+        self.free = self.cap - self.alloc
         width = inp.power_tables.shape[1]
         self._flat = inp.power_tables.ravel()
         # per-segment slope as PowerModelSpecPower computes it, (p[k+1] - p[k]) / 10
@@ -261,6 +263,7 @@ class _Round:
         self.models = np.unique(inp.host_model)
         self.model_hosts = [np.flatnonzero(inp.host_model == m) for m in self.models]
         self.rng = np.random.default_rng(policy.seed)
+        self.ram = inp.vm_ram_mb.tolist()  # MMT compares RAM one VM at a time
         # LRR without weights is LR (CloudSim 3.0.3 never applies the loess weights)
         self.linear = policy.detector in ("thr", "lr") or (
             policy.detector == "lrr" and not policy.lr_weighted)
@@ -275,11 +278,13 @@ class _Round:
             self.hist[h] = 0.0
             self.hostlen[h] = 0
             self.occ[h] = False
-            self._reps = None
+            self.free[h] = self.cap[h]
+            self._reps = self._open = None
             return
         idx = np.asarray(vms)
         r = self.req[idx]
         self.alloc[h] = np.minimum(r, self.core[h]).sum()
+        self.free[h] = self.cap[h] - self.alloc[h]
         self.reqsum[h] = r.sum()
         self.hist[h] = (self.vm_scaled_hist[idx] / cap).sum(axis=0)
         self.lrp[h] = self.vm_lr[idx].sum() / cap
@@ -290,9 +295,10 @@ class _Round:
         self.nvm[h] += 1
         if not self.occ[h]:
             self.occ[h] = True
-            self._reps = None
+            self._reps = self._open = None
         cap = self.cap[h]
         self.alloc[h] += min(self.req[v], self.core[h])
+        self.free[h] = cap - self.alloc[h]
         self.reqsum[h] += self.req[v]
         self.hist[h] += self.vm_scaled_hist[v] / cap
         self.lrp[h] += self.vm_lr[v] / cap
@@ -331,7 +337,7 @@ class _Round:
 
     # -- selection
     def select(self, h: int) -> int:
-        vms = [v for v in self.lists[h] if self._movable(v)]
+        vms = self.movable_on(h)
         if not vms:
             return -1
         sel = self.pol.selection
@@ -341,11 +347,15 @@ class _Round:
             picked = self._max_correlation(vms)
             if picked >= 0:
                 return picked
-        ram = self.inp.vm_ram_mb
-        return min(vms, key=lambda v: ram[v])  # min keeps the first of equals
+        ram = self.ram
+        return min(vms, key=ram.__getitem__)  # min keeps the first of equals
 
-    def _movable(self, v: int) -> bool:
-        return self.inp.movable is None or bool(self.inp.movable[v])
+    def movable_on(self, h: int) -> list[int]:
+        """The VMs on host ``h`` that may move, in the host's list order."""
+        if self.inp.movable is None:
+            return list(self.lists[h])
+        movable = self.inp.movable
+        return [v for v in self.lists[h] if movable[v]]
 
     def _max_correlation(self, vms: list[int]) -> int:
         """The VM whose history the others' explain best (multiple correlation), or -1."""
@@ -386,17 +396,24 @@ class _Round:
             self._reps = np.asarray(reps, dtype=np.intp)
         return self._reps
 
+    def _open_hosts(self) -> np.ndarray:
+        """Allowed hosts with VMs (mask), kept until the allowed set or an occupancy changes."""
+        if self._open is None:
+            self._open = self._allowed & self.occ
+        return self._open
+
     def find_host(self, v: int) -> int:
         """PABFD: the allowed host whose power rises least with ``v``, or -1."""
         r = self.req[v]
-        ok = self._allowed & self.occ & (self.cap - self.alloc >= r)
+        ok = self._open_hosts() & (self.free >= r)
         if r > self.min_core:
             ok &= self.core >= r
-        cand = np.flatnonzero(ok)
+        active = ok.nonzero()[0]
+        cand = active
         reps = self._empty_representatives()
         if len(reps):
             reps = reps[(self.core[reps] >= r) & (self.cap[reps] >= r)]
-            cand = np.concatenate([cand, reps])
+            cand = np.concatenate([active, reps])
         if not len(cand):
             return -1
         counting = self.pol.count_round_placements
@@ -405,8 +422,11 @@ class _Round:
         diff = self._power(cand, np.minimum(u_after, 1.0)) - self.p_now[cand]
         nonempty = self.occ[cand] if counting else base[cand] != 0
         if self.linear or self.kind in ("iqr", "mad"):
-            over = self._vector_overloaded(cand, v) & nonempty
-            diff[over] = np.inf
+            if counting:  # occupied hosts first, then empty ones, which are never overloaded
+                if len(active):
+                    diff[:len(active)][self._vector_overloaded(active, v)] = np.inf
+            else:
+                diff[self._vector_overloaded(cand, v) & nonempty] = np.inf
             best = diff.min()
             if best == np.inf:
                 return -1
@@ -419,7 +439,8 @@ class _Round:
 
     def _vector_overloaded(self, hosts: np.ndarray, v: int) -> np.ndarray:
         pol, cap = self.pol, self.cap[hosts]
-        util = (self.reqsum[hosts] + self.req[v]) / cap
+        if self.kind != "lr" or self.inp.vm_history_len[v] < pol.lr_window:
+            util = (self.reqsum[hosts] + self.req[v]) / cap
         if self.kind == "thr":
             return util > self.safety
         if self.kind in ("iqr", "mad"):
@@ -445,7 +466,7 @@ class _Round:
         self.safety = pol.underload_safety if emptying else pol.safety
         order = sorted(vms, key=lambda v: -self.req[v])  # stable: list order on ties
         self._allowed = ~excluded
-        self._reps = None
+        self._reps = self._open = None
         moves = []
         for v in order:
             h = self.find_host(v)
@@ -492,7 +513,7 @@ def plan_round(inp: RoundInput, policy: ConsolidationPolicy) -> RoundPlan:
         if excl_source[h] or not st.lists[h]:
             continue
         excl_source[h] = excl_target[h] = True
-        vms = [v for v in st.lists[h] if st._movable(v)]
+        vms = st.movable_on(h)
         if len(vms) < len(st.lists[h]) or not vms:
             continue
         moves = st.place(vms, excl_target, all_or_none=True)
