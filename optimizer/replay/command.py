@@ -31,9 +31,11 @@ def _switch(name: str, help_text: str, **kwargs):
 @click.option("--since", default="1d", show_default=True,
               help="With --from-cloud: how much history to replay, e.g. 7d, 12h, 30m.")
 @click.option("--policy", default="lr-mmt-1.2", show_default=True,
-              help="npa, dvfs, or DETECTOR-SELECTION-PARAM: thr-mmt-0.8, iqr-mmt-1.5, "
-                   "mad-mmt-2.5, lr-mmt-1.2, lrr-mmt-1.2 (detectors thr iqr mad lr lrr, "
-                   "selections mmt mc rs).")
+              help="npa, dvfs, recommended (the README's policy for automatic mode: "
+                   "power_aware_consolidation with charge_switch_on, underload_below 0.4, "
+                   "underload_safety 1.6) or DETECTOR-SELECTION-PARAM: thr-mmt-0.8, "
+                   "iqr-mmt-1.5, mad-mmt-2.5, lr-mmt-1.2, lrr-mmt-1.2 (detectors thr iqr mad "
+                   "lr lrr, selections mmt mc rs).")
 @click.option("--strategy", "strategy_name",
               help="Decide each round with this strategy plugin and the planner instead of "
                    "--policy (as production audits do); parameters with -p.")

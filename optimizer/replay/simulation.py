@@ -144,7 +144,7 @@ class Replay:
                 selection=self.policy.selection,
                 count_round_placements=fid.count_round_placements,
                 lr_weighted=fid.lr_weighted, interval_s=s.interval_s,
-                migration_mb_per_s=self.mig_mb_s)
+                migration_mb_per_s=self.mig_mb_s, **dict(self.policy.options))
         timeline = {k: [] for k in ("time_s", "active_hosts", "power_w", "overloaded_hosts",
                                     "migrations")}
         t = fid.tick_offset_s
