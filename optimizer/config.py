@@ -113,6 +113,12 @@ def _options() -> dict[str | None, list[cfg.Opt]]:
                        help="Collector plugin that builds the cluster model."),
             cfg.StrOpt("scenario_file", help="Scenario JSON file read by the scenario collector."),
         ],
+        "replay": [
+            cfg.StrOpt("datasource", default="simulated",
+                       help="Where `replay --from-cloud` reads each instance's CPU history: "
+                            "a datasource plugin (prometheus), or simulated (a seeded "
+                            "history around each instance's cpu_util, needing no cloud)."),
+        ],
         "simulated": [
             cfg.IntOpt("hosts", default=40, min=1, help="Hosts in a new simulated cloud."),
             cfg.IntOpt("seed", default=1, help="Random seed of a new simulated cloud."),
@@ -226,6 +232,7 @@ def warn_unknown_keys(path: str) -> None:
     except (cfg.ParseError, OSError, UnicodeDecodeError):
         return  # oslo has already reported what it could not read
     known = {group or "DEFAULT": [opt.name for opt in opts] for group, opts in _options().items()}
+    known.update(_plugin_sections())
     for section, keys in sections.items():
         if section not in known:
             _warn_once(path, section, None,
@@ -239,6 +246,15 @@ def warn_unknown_keys(path: str) -> None:
                            f"config file {path}: [{section}] {key} is not a known option and "
                            f"is ignored; known options of [{section}]: "
                            f"{', '.join(_closest_first(key, known[section]))}")
+
+
+def _plugin_sections() -> dict[str, list[str]]:
+    """Sections the built-in plugins read themselves: [prometheus] and [openstack]."""
+    from optimizer.datasources.options import _prometheus_opts
+    from optimizer.openstack.options import OPTIONS
+
+    return {"prometheus": [opt.name for opt in _prometheus_opts()],
+            "openstack": [opt.name for opt in OPTIONS]}
 
 
 def _closest_first(word: str, choices) -> list[str]:
@@ -448,6 +464,7 @@ class Settings:
     service: ServiceSettings = ServiceSettings()
     applier: ApplierSettings = ApplierSettings()
     guard_rails: GuardRailSettings = GuardRailSettings()
+    replay_datasource: str = "simulated"
 
 
 def settings_from(conf: OptimizerConf) -> Settings:
@@ -481,6 +498,7 @@ def settings_from(conf: OptimizerConf) -> Settings:
             conf.guard_rails.automatic_execution, conf.guard_rails.max_migrations_per_plan,
             conf.guard_rails.max_moved_memory_gb_per_hour,
             tuple(conf.guard_rails.allowed_windows)),
+        replay_datasource=conf.replay.datasource,
     )
 
 

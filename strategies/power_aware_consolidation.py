@@ -12,9 +12,14 @@ so audits and the replay share the decision code.
 The round follows CloudSim 3.0.3's ``PowerVmAllocationPolicyMigrationAbstract``
 (the choices are listed in the replay section of the README); the switches
 that differ in the paper's runs are fields of :class:`ConsolidationPolicy`.
+Three more fields, off by default, make the policy recommended for automatic
+mode (``--policy recommended``): placement charges waking a host its idle
+power, only lightly used hosts are emptied, and their VMs go only where a
+stricter detector still leaves headroom.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field, replace
 
@@ -146,6 +151,15 @@ class ConsolidationPolicy:
     interval_s: float = 300.0
     migration_mb_per_s: float = 62.5
     seed: int = 0
+    #: placement charges a switched-off host its idle power; CloudSim charges only the
+    #: rise above idle, so waking a host looks as cheap as filling a running one
+    charge_switch_on: bool = False
+    #: the underload phase tries only hosts below this utilisation (CloudSim: every host)
+    underload_below: float = 1.0
+    #: the detector's parameter when placing the VMs of a host being emptied (None:
+    #: ``safety``); a stricter one keeps headroom on the hosts that take them, so they
+    #: are not overloaded and relieved again a few rounds later
+    underload_safety: float | None = None
 
     def __post_init__(self):
         if self.detector not in DETECTORS:
@@ -162,7 +176,13 @@ class RoundInput:
     capacity, newest first, zero beyond ``vm_history_len``. ``vm_order`` gives
     each VM's position in its host's list (ties in selection go to the first).
     ``host_util`` is each host's utilisation at the last measurement; a host at
-    0 counts as switched off.
+    0 counts as switched off. ``host_room`` (H, R), when given, is what each
+    host may still allocate by flavor (a cloud's allocation ratios and
+    reserves, its instances counted) and ``vm_flavor`` (V, R) what each VM
+    allocates: placement then only picks hosts with room (CloudSim has none).
+    ``vm_pinned`` marks VMs that never move (a cloud's stopped or scoped-out
+    instances, unlike a VM that is only mid-migration): a host holding one is
+    not emptied, and stays a destination.
     """
 
     host_capacity: np.ndarray
@@ -178,6 +198,9 @@ class RoundInput:
     vm_history_len: np.ndarray
     vm_order: np.ndarray
     movable: np.ndarray | None = None
+    host_room: np.ndarray | None = None
+    vm_flavor: np.ndarray | None = None
+    vm_pinned: np.ndarray | None = None
 
 
 @dataclass
@@ -233,6 +256,11 @@ class _Round:
         self.min_core = float(self.core.min(initial=0.0))
         self._allowed = np.ones(nh, bool)
         self._reps: np.ndarray | None = None
+        self._open: np.ndarray | None = None
+        self.free = self.cap - self.alloc
+        # flavor room, tracked only for a cloud's hosts (copied: the round moves on paper)
+        self.room = None if inp.host_room is None else inp.host_room.astype(float).copy()
+        self.flavor = inp.vm_flavor
         width = inp.power_tables.shape[1]
         self._flat = inp.power_tables.ravel()
         # per-segment slope as PowerModelSpecPower computes it, (p[k+1] - p[k]) / 10
@@ -241,9 +269,13 @@ class _Round:
         self._slope = slope.ravel()
         self._mbase = inp.host_model.astype(np.intp) * width
         self.p_now = interpolate_power(inp.power_tables, inp.host_model, inp.host_util)
+        if policy.charge_switch_on:  # a switched-off host draws nothing until it is used
+            self.p_now = np.where(inp.host_util > 0, self.p_now, 0.0)
+        self.safety = policy.safety  # the detector's, or underload_safety while emptying
         self.models = np.unique(inp.host_model)
         self.model_hosts = [np.flatnonzero(inp.host_model == m) for m in self.models]
         self.rng = np.random.default_rng(policy.seed)
+        self.ram = inp.vm_ram_mb.tolist()  # MMT compares RAM one VM at a time
         # LRR without weights is LR (CloudSim 3.0.3 never applies the loess weights)
         self.linear = policy.detector in ("thr", "lr") or (
             policy.detector == "lrr" and not policy.lr_weighted)
@@ -258,11 +290,13 @@ class _Round:
             self.hist[h] = 0.0
             self.hostlen[h] = 0
             self.occ[h] = False
-            self._reps = None
+            self.free[h] = self.cap[h]
+            self._reps = self._open = None
             return
         idx = np.asarray(vms)
         r = self.req[idx]
         self.alloc[h] = np.minimum(r, self.core[h]).sum()
+        self.free[h] = self.cap[h] - self.alloc[h]
         self.reqsum[h] = r.sum()
         self.hist[h] = (self.vm_scaled_hist[idx] / cap).sum(axis=0)
         self.lrp[h] = self.vm_lr[idx].sum() / cap
@@ -273,18 +307,23 @@ class _Round:
         self.nvm[h] += 1
         if not self.occ[h]:
             self.occ[h] = True
-            self._reps = None
+            self._reps = self._open = None
         cap = self.cap[h]
         self.alloc[h] += min(self.req[v], self.core[h])
+        self.free[h] = cap - self.alloc[h]
         self.reqsum[h] += self.req[v]
         self.hist[h] += self.vm_scaled_hist[v] / cap
         self.lrp[h] += self.vm_lr[v] / cap
         self.hostlen[h] = max(self.hostlen[h], int(self.inp.vm_history_len[v]))
+        if self.room is not None:
+            self.room[h] -= self.flavor[v]
 
     def remove(self, v: int, h: int) -> None:
         self.lists[h].remove(v)
         self.nvm[h] -= 1
         self._recompute(h)
+        if self.room is not None:
+            self.room[h] += self.flavor[v]
 
     # -- detector
     def overloaded(self, h: int, extra: int = -1) -> bool:
@@ -293,7 +332,7 @@ class _Round:
         req = self.reqsum[h] + (self.req[extra] if extra >= 0 else 0.0)
         util = req / cap
         if self.kind == "thr":
-            return util > pol.safety
+            return util > self.safety
         n = self.hostlen[h]
         if extra >= 0:
             n = max(n, int(self.inp.vm_history_len[extra]))
@@ -302,19 +341,19 @@ class _Round:
             return util > pol.fallback_threshold
         if self.kind == "lr":
             pred = self.lrp[h] + (self.vm_lr[extra] / cap if extra >= 0 else 0.0)
-            return pol.safety * pred >= 1
+            return self.safety * pred >= 1
         hist = self.hist[h, :n]
         if extra >= 0:
             hist = hist + self.vm_scaled_hist[extra, :n] / cap
         if pol.detector == "lrr":
             y = hist[:pol.lr_window][::-1]
-            return pol.safety * robust_lr_prediction(y, self.ahead) >= 1
+            return self.safety * robust_lr_prediction(y, self.ahead) >= 1
         spread = iqr(hist) if pol.detector == "iqr" else mad(hist)
-        return util > 1 - pol.safety * spread
+        return util > 1 - self.safety * spread
 
     # -- selection
     def select(self, h: int) -> int:
-        vms = [v for v in self.lists[h] if self._movable(v)]
+        vms = self.movable_on(h)
         if not vms:
             return -1
         sel = self.pol.selection
@@ -324,11 +363,15 @@ class _Round:
             picked = self._max_correlation(vms)
             if picked >= 0:
                 return picked
-        ram = self.inp.vm_ram_mb
-        return min(vms, key=lambda v: ram[v])  # min keeps the first of equals
+        ram = self.ram
+        return min(vms, key=ram.__getitem__)  # min keeps the first of equals
 
-    def _movable(self, v: int) -> bool:
-        return self.inp.movable is None or bool(self.inp.movable[v])
+    def movable_on(self, h: int) -> list[int]:
+        """The VMs on host ``h`` that may move, in the host's list order."""
+        if self.inp.movable is None:
+            return list(self.lists[h])
+        movable = self.inp.movable
+        return [v for v in self.lists[h] if movable[v]]
 
     def _max_correlation(self, vms: list[int]) -> int:
         """The VM whose history the others' explain best (multiple correlation), or -1."""
@@ -356,30 +399,49 @@ class _Round:
         at = self._mbase[hosts] + lo.astype(np.intp)
         return self._flat.take(at) + self._slope.take(at) * (u - lo / 10) * 100
 
-    def _empty_representatives(self) -> np.ndarray:
-        """The lowest-id allowed empty host of each model: empty hosts of a model are alike."""
+    def _empty_representatives(self, fits: np.ndarray | None = None) -> np.ndarray:
+        """The lowest-id allowed empty host of each model: empty hosts of a model are alike.
+
+        With flavor room (``fits``: the hosts with room for the VM placed) empty
+        hosts differ, so the representatives are chosen among those that fit.
+        """
+        if fits is not None:
+            return self._representatives(self._allowed & ~self.occ & fits)
         if self._reps is None:
-            free = self._allowed & ~self.occ
-            reps = []
-            for hosts in self.model_hosts:
-                sub = free[hosts]
-                k = int(np.argmax(sub))
-                if sub[k]:
-                    reps.append(hosts[k])
-            self._reps = np.asarray(reps, dtype=np.intp)
+            self._reps = self._representatives(self._allowed & ~self.occ)
         return self._reps
+
+    def _representatives(self, free: np.ndarray) -> np.ndarray:
+        reps = []
+        for hosts in self.model_hosts:
+            sub = free[hosts]
+            k = int(np.argmax(sub))
+            if sub[k]:
+                reps.append(hosts[k])
+        return np.asarray(reps, dtype=np.intp)
+
+    def _open_hosts(self) -> np.ndarray:
+        """Allowed hosts with VMs (mask), kept until the allowed set or an occupancy changes."""
+        if self._open is None:
+            self._open = self._allowed & self.occ
+        return self._open
 
     def find_host(self, v: int) -> int:
         """PABFD: the allowed host whose power rises least with ``v``, or -1."""
         r = self.req[v]
-        ok = self._allowed & self.occ & (self.cap - self.alloc >= r)
+        ok = self._open_hosts() & (self.free >= r)
         if r > self.min_core:
             ok &= self.core >= r
-        cand = np.flatnonzero(ok)
-        reps = self._empty_representatives()
+        fits = None
+        if self.room is not None:
+            fits = np.all(self.room >= self.flavor[v] - 1e-9, axis=1)
+            ok &= fits
+        active = ok.nonzero()[0]
+        cand = active
+        reps = self._empty_representatives(fits)
         if len(reps):
             reps = reps[(self.core[reps] >= r) & (self.cap[reps] >= r)]
-            cand = np.concatenate([cand, reps])
+            cand = np.concatenate([active, reps])
         if not len(cand):
             return -1
         counting = self.pol.count_round_placements
@@ -388,8 +450,11 @@ class _Round:
         diff = self._power(cand, np.minimum(u_after, 1.0)) - self.p_now[cand]
         nonempty = self.occ[cand] if counting else base[cand] != 0
         if self.linear or self.kind in ("iqr", "mad"):
-            over = self._vector_overloaded(cand, v) & nonempty
-            diff[over] = np.inf
+            if counting:  # occupied hosts first, then empty ones, which are never overloaded
+                if len(active):
+                    diff[:len(active)][self._vector_overloaded(active, v)] = np.inf
+            else:
+                diff[self._vector_overloaded(cand, v) & nonempty] = np.inf
             best = diff.min()
             if best == np.inf:
                 return -1
@@ -402,9 +467,10 @@ class _Round:
 
     def _vector_overloaded(self, hosts: np.ndarray, v: int) -> np.ndarray:
         pol, cap = self.pol, self.cap[hosts]
-        util = (self.reqsum[hosts] + self.req[v]) / cap
+        if self.kind != "lr" or self.inp.vm_history_len[v] < pol.lr_window:
+            util = (self.reqsum[hosts] + self.req[v]) / cap
         if self.kind == "thr":
-            return util > pol.safety
+            return util > self.safety
         if self.kind in ("iqr", "mad"):
             n = int(max(self.hostlen[hosts].max(initial=0), self.inp.vm_history_len[v]))
             lengths = np.maximum(self.hostlen[hosts], int(self.inp.vm_history_len[v]))
@@ -412,20 +478,23 @@ class _Round:
                 return np.array([self.overloaded(int(h), v) for h in hosts], dtype=bool)
             hist = self.hist[hosts, :n] + self.vm_scaled_hist[v, :n] / cap[:, None]
             spread = iqr_rows(hist) if self.kind == "iqr" else mad_rows(hist)
-            return util > 1 - pol.safety * spread
+            return util > 1 - self.safety * spread
         pred = self.lrp[hosts] + self.vm_lr[v] / cap
         if self.inp.vm_history_len[v] >= pol.lr_window:  # then every host has enough
-            return pol.safety * pred >= 1
+            return self.safety * pred >= 1
         n = np.maximum(self.hostlen[hosts], int(self.inp.vm_history_len[v]))
         return np.where(n < pol.lr_window, util > pol.fallback_threshold,
-                        pol.safety * pred >= 1)
+                        self.safety * pred >= 1)
 
     def place(self, vms: list[int], excluded: np.ndarray, all_or_none: bool
               ) -> list[tuple[int, int]] | None:
         """Place ``vms`` highest request first; None if ``all_or_none`` and one fails."""
+        pol = self.pol
+        emptying = all_or_none and pol.underload_safety is not None
+        self.safety = pol.underload_safety if emptying else pol.safety
         order = sorted(vms, key=lambda v: -self.req[v])  # stable: list order on ties
         self._allowed = ~excluded
-        self._reps = None
+        self._reps = self._open = None
         moves = []
         for v in order:
             h = self.find_host(v)
@@ -467,12 +536,16 @@ def plan_round(inp: RoundInput, policy: ConsolidationPolicy) -> RoundPlan:
     excl_target = excl_source.copy()
     # lowest utilisation first, lowest id on ties; utilisations stay fixed in a round,
     # exclusions only grow and candidate hosts never lose VMs, so one pass suffices
-    ids = np.flatnonzero(~excl_source & (util > 0) & (util < 1))
+    keeps = np.zeros(nh, bool)  # hosts holding a VM that never moves are not emptied
+    if inp.vm_pinned is not None and inp.vm_pinned.any():
+        keeps[inp.vm_host[inp.vm_pinned & (inp.vm_host >= 0)]] = True
+    ids = np.flatnonzero(~excl_source & ~keeps & (util > 0)
+                         & (util < min(policy.underload_below, 1)))
     for h in ids[np.lexsort((ids, util[ids]))].tolist():
         if excl_source[h] or not st.lists[h]:
             continue
         excl_source[h] = excl_target[h] = True
-        vms = [v for v in st.lists[h] if st._movable(v)]
+        vms = st.movable_on(h)
         if len(vms) < len(st.lists[h]) or not vms:
             continue
         moves = st.place(vms, excl_target, all_or_none=True)
@@ -500,6 +573,23 @@ class PowerAwareParameters:
     lr_weighted: bool = param(False, help="LR fits with tricube weights, as the paper did.")
     migration_mb_per_s: float = param(62.5, help="Migration bandwidth (MB/s) for LR's look-ahead.",
                                       minimum=0.001, maximum=1e6)
+    charge_switch_on: bool = param(False, help="Placement charges an empty host its idle "
+                                   "power, so it wakes a host only when no running one fits "
+                                   "(the paper charges only the rise above idle).")
+    underload_below: float = param(1.0, help="Try to empty only hosts below this CPU "
+                                   "utilisation (1: every host, as the paper).",
+                                   minimum=0, maximum=1)
+    underload_safety: float | None = param(None, help="The detector's parameter when placing "
+                                           "the instances of a host being emptied (none: "
+                                           "safety); stricter keeps headroom on their new hosts.",
+                                           minimum=0, maximum=10)
+
+
+def consolidation_policy(params: PowerAwareParameters, **switches) -> ConsolidationPolicy:
+    """The round policy the parameters name; ``switches`` set the remaining fields."""
+    fields = {f.name for f in dataclasses.fields(ConsolidationPolicy)}
+    chosen = {k: v for k, v in dataclasses.asdict(params).items() if k in fields}
+    return ConsolidationPolicy(**{**chosen, **switches})
 
 
 def _snapshot_round(snapshot: ClusterSnapshot, params: PowerAwareParameters
@@ -534,7 +624,9 @@ def _snapshot_round(snapshot: ClusterSnapshot, params: PowerAwareParameters
         power_tables=np.array([[86, 89.4, 92.6, 96, 99.5, 102, 106, 108, 112, 114, 117.0]]),
         vm_host=np.where(on_host, inst_host, -1), vm_requested=requested, vm_capacity=vcpus,
         vm_ram_mb=ram, vm_history=hist, vm_history_len=hlen,
-        vm_order=np.arange(len(vcpus)), movable=movable)
+        vm_order=np.arange(len(vcpus)), movable=movable,
+        host_room=snapshot.allocatable - snapshot.allocated, vm_flavor=snapshot.inst_size,
+        vm_pinned=on_host & ~movable)
     return inp, usable, movable
 
 
@@ -553,15 +645,17 @@ def plan_power_aware(snapshot: ClusterSnapshot, params: PowerAwareParameters) ->
     Parameters:
         detector and safety choose the overload test and its parameter, selection
         the VM picked off an overloaded host; the defaults are the paper's LR-MMT-1.2.
+        charge_switch_on, underload_below and underload_safety make the
+        recommended policy for automatic mode (README): wake hosts only when
+        needed, empty only lightly used hosts, keep headroom where their
+        instances go.
     Limits:
-        CPU is the only resource it packs (memory is not checked, as in the
-        paper); one vCPU is a host core's capacity; instances that cannot move
+        CPU load is what it packs (as the paper); a destination must also have
+        room for the flavor (allocation ratios, reserves), which the paper does
+        not check; one vCPU is a host core's capacity; instances that cannot move
         stay, and a host keeps an unmovable instance. Each plan is one round.
     """
-    policy = ConsolidationPolicy(
-        detector=params.detector, safety=params.safety, selection=params.selection,
-        count_round_placements=params.count_round_placements, lr_weighted=params.lr_weighted,
-        migration_mb_per_s=params.migration_mb_per_s)
+    policy = consolidation_policy(params)
     measured = getattr(snapshot, "round_input", None)
     if measured is not None:
         # a simulated data centre's snapshot (optimizer replay) carries the round as it

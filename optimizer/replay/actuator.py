@@ -17,7 +17,6 @@ from optimizer.applier.actuator import (
     InstanceInfo,
     OperationStatus,
 )
-from optimizer.replay.production import host_name
 
 
 class ReplayActuator:
@@ -25,10 +24,11 @@ class ReplayActuator:
 
     name = "replay"
 
-    def __init__(self, replay, vm_index: dict[str, int], host_index: dict[str, int]):
+    def __init__(self, replay, vm_index: dict[str, int], host_index: dict[str, int],
+                 host_names: tuple[str, ...]):
         self.replay = replay
         self.vm_index, self.host_index = vm_index, host_index
-        self.host_names = [host_name(h) for h in range(replay.setup.hosts)]
+        self.host_names = host_names
         self.disabled: set[str] = set()
         self.powered_off: set[str] = set()
 
@@ -55,14 +55,17 @@ class ReplayActuator:
         if v is None:
             raise ActuatorError(f"instance {uuid} does not exist (any more)")
         r = self.replay
-        if host_name(int(r.host[v])) != source:
-            raise ActuatorError(f"instance {uuid} is on {host_name(int(r.host[v]))}, "
+        if self.host_names[r.host[v]] != source:
+            raise ActuatorError(f"instance {uuid} is on {self.host_names[r.host[v]]}, "
                                 f"not on {source}")
         if r.inmig[v]:
             raise ActuatorError(f"instance {uuid} is already migrating", transient=True)
         target = self.host_index.get(destination)
         if target is None:
             raise ActuatorError(f"host {destination} does not exist")
+        refused = r.refusal(v, target)
+        if refused:
+            raise ActuatorError(f"cannot move instance {uuid} to {destination}: {refused}")
         return str(r.start_migration(v, target))
 
     def migration_status(self, operation: str) -> OperationStatus:
@@ -73,7 +76,7 @@ class ReplayActuator:
 
     def running_migrations(self, uuid: str) -> list[tuple[str, str]]:
         v = self.vm_index.get(uuid)
-        return [(str(m.seq), host_name(m.target)) for m in self.replay.flights if m.vm == v]
+        return [(str(m.seq), self.host_names[m.target]) for m in self.replay.flights if m.vm == v]
 
     def abort_migration(self, operation: str) -> bool:
         return False  # a simulated migration, like CloudSim's, runs to its end

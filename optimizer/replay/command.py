@@ -1,4 +1,7 @@
-"""``optimizer replay``: replay a folder of CPU traces under a consolidation policy.
+"""``optimizer replay``: replay CPU traces under a consolidation policy.
+
+The traces come from a PlanetLab folder, a scenario file or the configured cloud
+(:mod:`optimizer.replay.sources`).
 
 Only click is imported at module level; the simulation loads when the command runs.
 """
@@ -19,11 +22,21 @@ def _switch(name: str, help_text: str, **kwargs):
 @click.command("replay")
 @click.option("--traces", "traces_dir", type=click.Path(path_type=Path),
               help="Folder of per-VM CPU traces (one % a line, 5-minute steps; PlanetLab "
-                   "format). Required unless --compare.")
+                   "format).")
+@click.option("--scenario", "scenario_file", type=click.Path(path_type=Path),
+              help="A cluster-scenario/1 file whose active instances carry cpu_util_series "
+                   "(its hosts, flavors, placement and server groups are replayed).")
+@click.option("--from-cloud", is_flag=True,
+              help="Replay the configured cloud ([collector]) with each instance's CPU "
+                   "history from [replay] datasource.")
+@click.option("--since", default="1d", show_default=True,
+              help="With --from-cloud: how much history to replay, e.g. 7d, 12h, 30m.")
 @click.option("--policy", default="lr-mmt-1.2", show_default=True,
-              help="npa, dvfs, or DETECTOR-SELECTION-PARAM: thr-mmt-0.8, iqr-mmt-1.5, "
-                   "mad-mmt-2.5, lr-mmt-1.2, lrr-mmt-1.2 (detectors thr iqr mad lr lrr, "
-                   "selections mmt mc rs).")
+              help="npa, dvfs, recommended (the README's policy for automatic mode: "
+                   "power_aware_consolidation with charge_switch_on, underload_below 0.4, "
+                   "underload_safety 1.6) or DETECTOR-SELECTION-PARAM: thr-mmt-0.8, "
+                   "iqr-mmt-1.5, mad-mmt-2.5, lr-mmt-1.2, lrr-mmt-1.2 (detectors thr iqr mad "
+                   "lr lrr, selections mmt mc rs).")
 @click.option("--strategy", "strategy_name",
               help="Decide each round with this strategy plugin and the planner instead of "
                    "--policy (as production audits do); parameters with -p.")
@@ -53,7 +66,8 @@ def _switch(name: str, help_text: str, **kwargs):
 @click.option("--fidelity", default="cloudsim-3.0.3", show_default=True,
               help="Modelling preset: cloudsim-3.0.3 or paper (the switches below override it).")
 @_switch("--vm-removal", "A VM leaves at its first two consecutive 0 % samples (two-zeros), "
-         "its first 0 % sample (first-zero), or never.",
+         "its first 0 % sample (first-zero), or never (the default for --scenario and "
+         "--from-cloud).",
          type=click.Choice(["two-zeros", "first-zero", "never"]))
 @_switch("--count-round-placements/--no-count-round-placements",
          "Placement sees the VMs it placed earlier in the same round (3.0.3: yes).")
@@ -63,41 +77,46 @@ def _switch(name: str, help_text: str, **kwargs):
          type=click.Choice(["off", "idle"]))
 @click.option("--interval", type=click.FloatRange(min=1), default=300.0, show_default=True,
               help="Seconds between consolidation rounds.")
-@click.option("--duration", type=click.FloatRange(min=1), default=86400.0, show_default=True,
-              help="Simulated seconds (each trace must cover them).")
-@click.option("--hosts", type=click.IntRange(min=1), default=800, show_default=True,
-              help="Hosts in the simulated data centre (models alternate).")
+@click.option("--duration", type=click.FloatRange(min=1),
+              help="Simulated seconds (each series must cover them) [default: a day for "
+                   "--traces, the series for --scenario, --since for --from-cloud].")
+@click.option("--hosts", type=click.IntRange(min=1),
+              help="With --traces: hosts in the simulated data centre (models alternate) "
+                   "[default: 800].")
 @click.option("--power-tables", type=click.Path(path_type=Path),
               help="Host models, one a line: name,cores,core_mips,W at 0,10,...,100 % "
-                   "(default: HP ProLiant ML110 G4 and G5).")
-@click.option("--repeat", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Use every trace this many times (to scale a day up).")
+                   "(default: HP ProLiant ML110 G4 and G5). For --scenario and --from-cloud "
+                   "a host takes the table named by one of its aggregates, else 'default'.")
+@click.option("--repeat", type=click.IntRange(min=1),
+              help="With --traces: use every trace this many times (to scale a day up) "
+                   "[default: 1].")
 @click.option("--progress/--no-progress", default=True, show_default=True,
               help="A progress bar of simulated time on stderr.")
 @format_option
-def replay_command(traces_dir, policy, strategy_name, params, template_name,
-                   max_parallel_migrations, max_migrations_per_host, journal, report_dir,
-                   compare, compare_runs, fidelity, vm_removal, count_round_placements, lr_weighted,
-                   empty_host, interval, duration, hosts, power_tables, repeat, progress,
-                   output_format):
+def replay_command(traces_dir, scenario_file, from_cloud, since, policy, strategy_name, params,
+                   template_name, max_parallel_migrations, max_migrations_per_host, journal,
+                   report_dir, compare, compare_runs, fidelity, vm_removal,
+                   count_round_placements, lr_weighted, empty_host, interval, duration, hosts,
+                   power_tables, repeat, progress, output_format):
     """Replay CPU traces through a consolidation policy in simulated time.
 
-    Every --interval seconds the simulated cloud is snapshotted, an audit runs
-    the strategy (--policy, --strategy or --template), the planner orders its
-    plan, the guard rails may hold it, and the applier runs it on the
-    simulated cloud. Prints energy, SLA (SLATAH, PDM, SLAV, ESV, in CloudSim's
-    and the paper's definitions), migrations, host shutdowns, time above the
-    target CPU load and what the rounds did; with --format json one object
-    that also holds a per-round timeline.
+    The traces are a PlanetLab folder (--traces), a scenario file's instance
+    series (--scenario) or the configured cloud's recent CPU history
+    (--from-cloud --since 7d). Every --interval seconds the simulated cloud
+    is snapshotted, an audit runs the strategy (--policy, --strategy or
+    --template), the planner orders its plan, the guard rails may hold it,
+    and the applier runs it on the simulated cloud. Prints energy, SLA
+    (SLATAH, PDM, SLAV, ESV, in CloudSim's and the paper's definitions),
+    migrations, host shutdowns, time above the target CPU load and what the
+    rounds did; with --format json one object that also holds a per-round
+    timeline.
     """
     import time
 
     from optimizer.models.errors import UserError
     from optimizer.replay.fidelity import fidelity_from
     from optimizer.replay.policies import parse_policy
-    from optimizer.replay.power import BUILTIN, load_power_tables
-    from optimizer.replay.simulation import Replay, Setup
-    from optimizer.replay.traces import load_traces
+    from optimizer.replay.simulation import Replay
 
     if compare:
         _check_compare(click.get_current_context(), report_dir, compare_runs)
@@ -106,11 +125,13 @@ def replay_command(traces_dir, policy, strategy_name, params, template_name,
     if compare_runs:
         raise UserError(f"{compare_runs[0]}: RUN.json files are compared with --compare; "
                         "a replay takes no arguments")
-    if traces_dir is None:
-        raise UserError("replay needs --traces DIR (or --compare RUN.json ... --report DIR)")
     if strategy_name and template_name:
         raise UserError("--strategy and --template both say how to decide: give one")
     started = time.perf_counter()
+    source = _one_source(traces_dir, scenario_file, from_cloud, hosts, repeat,
+                         click.get_current_context())
+    if source != "traces" and vm_removal is None:
+        vm_removal = "never"  # an idle instance of a real cloud stays; PlanetLab's VMs left
     rounds_settings = _round_settings(policy, strategy_name, template_name, list(params))
     if rounds_settings is not None:
         policy = "dvfs"  # first-fit start, then the strategy decides every round
@@ -118,12 +139,17 @@ def replay_command(traces_dir, policy, strategy_name, params, template_name,
     fid = fidelity_from(fidelity, {"vm_removal": vm_removal,
                                    "count_round_placements": count_round_placements,
                                    "lr_weighted": lr_weighted, "empty_host": empty_host})
-    models = load_power_tables(power_tables) if power_tables else BUILTIN
-    setup = Setup(hosts=hosts, models=models, interval_s=interval, duration_s=duration)
-    traces = load_traces(traces_dir, setup.samples, repeat=repeat)
+    if source == "traces":
+        traces, setup, about = _traces_input(traces_dir, power_tables, hosts, repeat, interval,
+                                             duration)
+        datacentre = None
+    else:
+        datacentre, setup, about = _datacentre_input(source, scenario_file, since, power_tables,
+                                                     interval, duration)
+        traces = None
     rounds = _rounds(rounds_settings, spec, fid, setup, max_parallel_migrations,
                      max_migrations_per_host, journal)
-    replay = Replay(traces, spec, fid, setup, rounds=rounds)
+    replay = Replay(traces, spec, fid, setup, rounds=rounds, datacentre=datacentre)
     result = _run_with_progress(replay, progress)
     if template_name:
         name = f"template:{template_name}"
@@ -132,7 +158,7 @@ def replay_command(traces_dir, policy, strategy_name, params, template_name,
     else:
         name = spec.name
     doc = result.to_json(policy=name, fidelity=fidelity,
-                         fidelity_switches=_switches(fid), traces=str(traces_dir))
+                         fidelity_switches=_switches(fid), source=source, **about)
     doc["wall_seconds"] = round(time.perf_counter() - started, 3)
     if report_dir is not None:
         from optimizer.replay.report import write_report
@@ -246,6 +272,71 @@ def _config_rails():
     return GuardRails(**current_settings().guard_rails.__dict__)
 
 
+def _one_source(traces_dir, scenario_file, from_cloud, hosts, repeat, ctx) -> str:
+    """Which input the run replays; exactly one may be given, and its own options only."""
+    from optimizer.models.errors import UserError
+
+    given = [name for name, value in (("--traces", traces_dir), ("--scenario", scenario_file),
+                                      ("--from-cloud", from_cloud)) if value]
+    if len(given) != 1:
+        got = " and ".join(given) if given else "none; --compare RUN.json... --report DIR " \
+            "compares saved runs"
+        raise UserError("replay: give exactly one of --traces DIR, --scenario FILE or "
+                        f"--from-cloud (got {got})")
+    source = {"--traces": "traces", "--scenario": "scenario", "--from-cloud": "cloud"}[given[0]]
+    if source != "traces":
+        for option, value in (("--hosts", hosts), ("--repeat", repeat)):
+            if value is not None:
+                raise UserError(f"replay: {option} applies to --traces only; {given[0]} "
+                                "brings its own hosts and instances")
+    if source != "cloud" and ctx.get_parameter_source("since").name != "DEFAULT":
+        raise UserError("replay: --since applies to --from-cloud only")
+    return source
+
+
+def _traces_input(traces_dir, power_tables, hosts, repeat, interval, duration):
+    """CloudSim's set-up of a PlanetLab trace folder."""
+    from optimizer.replay.power import BUILTIN, load_power_tables
+    from optimizer.replay.simulation import Setup
+    from optimizer.replay.traces import load_traces
+
+    models = load_power_tables(power_tables) if power_tables else BUILTIN
+    setup = Setup(hosts=hosts or 800, models=models, interval_s=interval,
+                  duration_s=duration or 86400.0)
+    traces = load_traces(traces_dir, setup.samples, repeat=repeat or 1)
+    return traces, setup, {"traces": str(traces_dir)}
+
+
+def _datacentre_input(source, scenario_file, since, power_tables, interval, duration):
+    """A scenario's or the configured cloud's data centre, the set-up and what to report."""
+    from optimizer.replay.power import load_power_tables
+    from optimizer.replay.simulation import Setup
+    from optimizer.replay.sources import cloud_datacentre, parse_since, scenario_datacentre
+
+    tables = load_power_tables(power_tables) if power_tables else None
+    where = str(power_tables) if power_tables else "--power-tables"
+    if source == "scenario":
+        dc, duration = scenario_datacentre(scenario_file, duration, tables, where)
+        about = {"traces": f"scenario {scenario_file}"}
+    else:
+        from optimizer.commands.common import current_settings
+
+        since_s = parse_since(since)
+        dc, about = cloud_datacentre(current_settings(), since_s, int(interval), tables, where)
+        if duration is None:
+            duration = float(since_s)
+        elif duration > since_s:
+            from optimizer.models.errors import UserError
+
+            raise UserError(f"replay: --duration {duration:g} s is longer than --since {since} "
+                            f"({since_s} s of history)")
+        about = {"traces": f"cloud ({about['collector']} collector, {about['datasource']} "
+                           f"history, last {since})", "since_s": since_s, **about}
+    about.update(power_models=dc.notes["power_models"], power_tables=dc.notes["power_tables"])
+    setup = Setup(hosts=dc.hosts, interval_s=interval, duration_s=duration)
+    return dc, setup, about
+
+
 def _switches(fid) -> dict:
     import dataclasses
     return dataclasses.asdict(fid)
@@ -311,4 +402,10 @@ def _print_table(doc: dict) -> None:
         rows.append(("report", doc["report"], ""))
     for row in rows:
         table.add_row(*row)
-    render.console().print(table)
+    console = render.console()
+    console.print(table)
+    if "power_models" in doc:
+        models = ", ".join(f"{name} x {count}" for name, count in doc["power_models"].items())
+        console.print(f"power: {models} ({doc['power_tables']})", highlight=False)
+    if "history_summary" in doc:
+        console.print(f"CPU history: {doc['history_summary']}", highlight=False)

@@ -106,7 +106,8 @@ def policy_settings(policy, fidelity, migration_mb_per_s: float) -> RoundSetting
     parameters = {"detector": policy.detector, "safety": policy.safety,
                   "selection": policy.selection,
                   "count_round_placements": fidelity.count_round_placements,
-                  "lr_weighted": fidelity.lr_weighted, "migration_mb_per_s": migration_mb_per_s}
+                  "lr_weighted": fidelity.lr_weighted, "migration_mb_per_s": migration_mb_per_s,
+                  **dict(policy.options)}
     strategy = find_strategy(POLICY_STRATEGY)
     return RoundSettings(goal=strategy.goal, strategy=POLICY_STRATEGY, parameters=parameters,
                          strategies={POLICY_STRATEGY: strategy})
@@ -144,7 +145,7 @@ class ProductionRounds:
         """Wire snapshot, planner, executor policy, actuator and clock (and the database)."""
         s = self.settings
         self.replay = replay
-        self.epoch = simulated_epoch(replay.traces.folder)
+        self.epoch = simulated_epoch(getattr(replay.traces, "folder", None))
         self.maker = SnapshotMaker(replay)
         self.snapshot = None
         limit_host = s.max_migrations_per_host or UNLIMITED
@@ -154,7 +155,8 @@ class ProductionRounds:
         self.policy = ExecutionPolicy(max_migrations_per_host=limit_host,
                                       max_parallel_migrations=limit_all)
         self.plugins = load_actions()
-        self.actuator = ReplayActuator(replay, self.maker.index_of_vm, self.maker.host_index)
+        self.actuator = ReplayActuator(replay, self.maker.index_of_vm, self.maker.host_index,
+                                       self.maker.host_names)
         self.time = SimulatedTime(replay, self.policy.poll_interval_s)
         self.held_last = False
         self.database = None

@@ -1,4 +1,5 @@
-"""Named replay policies: ``npa``, ``dvfs`` and DETECTOR-SELECTION-PARAM (``lr-mmt-1.2``)."""
+"""Named replay policies: ``npa``, ``dvfs``, DETECTOR-SELECTION-PARAM (``lr-mmt-1.2``) and
+``recommended``, the policy the README recommends for automatic mode."""
 from __future__ import annotations
 
 import re
@@ -11,6 +12,14 @@ POWER_MODES = ("npa", "dvfs")
 #: the paper's best settings, the ones ``--policy`` lists
 NAMED = ("npa", "dvfs", "thr-mmt-0.8", "iqr-mmt-1.5", "mad-mmt-2.5", "lr-mmt-1.2", "lrr-mmt-1.2")
 
+#: ``--policy recommended``: parameters of the power_aware_consolidation strategy, the
+#: same an audit takes (``-p name=value``). Picked by a sweep over the 10 PlanetLab days
+#: (benchmarks/bench_recommended.py): LR-MMT-1.2 that wakes hosts only when no running
+#: one fits, empties only hosts below 40 % and places their VMs with safety 1.6.
+RECOMMENDED_STRATEGY = "power_aware_consolidation"
+RECOMMENDED = {"detector": "lr", "safety": 1.2, "selection": "mmt", "charge_switch_on": True,
+               "underload_below": 0.4, "underload_safety": 1.6}
+
 
 @dataclass(frozen=True)
 class PolicySpec:
@@ -21,6 +30,8 @@ class PolicySpec:
     detector: str | None = None
     selection: str | None = None
     safety: float | None = None
+    #: further :class:`ConsolidationPolicy` fields (name, value) the policy sets
+    options: tuple[tuple[str, object], ...] = ()
 
     @property
     def migrates(self) -> bool:
@@ -31,16 +42,36 @@ _PATTERN = re.compile(r"^(?P<det>[a-z]+)-(?P<sel>[a-z]+)(?:-(?P<param>[0-9]*\.?[
 
 
 def parse_policy(text: str) -> PolicySpec:
-    """``npa``, ``dvfs`` or ``DETECTOR-SELECTION[-PARAM]``; a bad name is a :class:`UserError`."""
+    """``npa``, ``dvfs``, ``recommended`` or ``DETECTOR-SELECTION[-PARAM]``.
+
+    A bad name is a :class:`UserError`.
+    """
     name = text.strip().lower()
     if name in POWER_MODES:
         return PolicySpec(name=name, power_mode=name)
+    if name == "recommended":
+        return recommended_policy()
     match = _PATTERN.match(name)
     if not match or match["det"] not in DETECTORS or match["sel"] not in SELECTIONS:
-        raise UserError(f"policy {text!r}: unknown; use npa, dvfs or DETECTOR-SELECTION-PARAM "
+        raise UserError(f"policy {text!r}: unknown; use npa, dvfs, recommended or "
+                        f"DETECTOR-SELECTION-PARAM "
                         f"with a detector of {', '.join(DETECTORS)} and a selection of "
                         f"{', '.join(SELECTIONS)} (e.g. {', '.join(NAMED[2:])})")
     det, sel = match["det"], match["sel"]
     safety = float(match["param"]) if match["param"] else PAPER_SAFETY[det]
     return PolicySpec(name=f"{det}-{sel}-{safety:g}", power_mode="dvfs", detector=det,
                       selection=sel, safety=safety)
+
+
+def recommended_policy() -> PolicySpec:
+    """``--policy recommended``: :data:`RECOMMENDED` as a replay policy."""
+    rest = {k: v for k, v in RECOMMENDED.items() if k not in ("detector", "selection", "safety")}
+    return PolicySpec(name="recommended", power_mode="dvfs", detector=RECOMMENDED["detector"],
+                      selection=RECOMMENDED["selection"], safety=RECOMMENDED["safety"],
+                      options=tuple(sorted(rest.items())))
+
+
+def recommended_arguments() -> str:
+    """:data:`RECOMMENDED` as ``-p name=value`` arguments of an audit."""
+    return " ".join(f"-p {k}={str(v).lower() if isinstance(v, bool) else v}"
+                    for k, v in RECOMMENDED.items())

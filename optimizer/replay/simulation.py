@@ -16,6 +16,7 @@ rails, the applier's executor); the executor starts migrations through
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import time as _time
 from collections import deque
@@ -25,6 +26,7 @@ from typing import Protocol
 
 import numpy as np
 
+from optimizer.replay.datacentre import DataCentre, planetlab_datacentre
 from optimizer.replay.fidelity import Fidelity
 from optimizer.replay.metrics import MetricsRecorder, ReplayResult
 from optimizer.replay.policies import PolicySpec
@@ -88,9 +90,9 @@ class _State:
 
 @dataclass
 class Replay:
-    """One replay of ``traces`` under ``policy`` with the modelling choices ``fidelity``."""
+    """One replay of ``traces`` (or ``datacentre``) under ``policy`` with ``fidelity``'s choices."""
 
-    traces: Traces
+    traces: Traces | None
     policy: PolicySpec
     fidelity: Fidelity = field(default_factory=Fidelity)
     setup: Setup = field(default_factory=Setup)
@@ -98,23 +100,33 @@ class Replay:
     #: the consolidation rounds; None: a migrating policy's rounds the production way
     #: (:class:`optimizer.replay.loop.ProductionRounds`), no rounds for npa and dvfs
     rounds: Rounds | None = None
+    #: hosts and VMs; None: CloudSim's set-up of ``traces`` (see :mod:`.datacentre`)
+    datacentre: DataCentre | None = None
 
     def __post_init__(self):
-        s, n = self.setup, len(self.traces.names)
-        models = s.models
-        self.h_model = np.arange(s.hosts) % len(models)
-        self.tables = np.array([m.watts for m in models], dtype=float)
-        self.h_cap = np.array([models[m].capacity for m in self.h_model], dtype=float)
-        self.h_core = np.array([models[m].core_mips for m in self.h_model], dtype=float)
+        s = self.setup
+        if self.datacentre is None:
+            self.datacentre = planetlab_datacentre(self.traces, s.hosts, s.models, s.vm_types,
+                                                   s.host_ram_mb)
+        dc = self.datacentre
+        if dc.hosts != s.hosts:
+            self.setup = s = dataclasses.replace(s, hosts=dc.hosts)
+        self.h_model = dc.host_model
+        self.tables = np.array([m.watts for m in dc.models], dtype=float)
+        self.h_cap = dc.host_capacity
+        self.h_core = dc.host_core
+        self.h_ram = dc.host_ram_mb
         self.p_max = self.tables[self.h_model, 10]
-        block = math.ceil(n / len(s.vm_types))
-        types = np.arange(n) // block
-        self.v_mips = np.array([s.vm_types[t][0] for t in types], dtype=float)
-        self.v_ram = np.array([s.vm_types[t][1] for t in types], dtype=float)
-        frac = self.traces.percent[:, :s.samples] / 100.0
-        self.data = np.concatenate([frac, frac[:, -1:]], axis=1)  # last sample repeated
+        self.v_mips = dc.vm_mips
+        self.v_ram = dc.vm_ram_mb
+        self.step = dc.step_s
+        samples = dc.samples_for(s.duration_s)
+        frac = dc.series[:, :samples + 1]  # a sample past the end, if any, ends the last step
+        if frac.shape[1] <= samples:
+            frac = np.concatenate([frac, frac[:, -1:]], axis=1)  # last sample repeated
+        self.data = frac
         self.mig_mb_s = s.host_bw_mbit / 8 * self.fidelity.migration_share_of_bw
-        self.n = n
+        self.n = dc.vms
 
     # ------------------------------------------------------------- the run
     def run(self) -> ReplayResult:
@@ -251,7 +263,13 @@ class Replay:
 
     # -------------------------------------------------------- placement at t=0
     def _initial_placement(self) -> None:
-        """VMs in order, each at its full capacity and RAM (CloudSim's creation)."""
+        """VMs in order, each at its full capacity and RAM (CloudSim's creation).
+
+        A data centre that gives each VM's host (a snapshot's placement) is taken as it is.
+        """
+        if self.datacentre.vm_host is not None:
+            self.host[:] = self.datacentre.vm_host
+            return
         nh = self.setup.hosts
         alloc = np.zeros(nh)
         ram_free = np.full(nh, self.setup.host_ram_mb)
@@ -283,7 +301,7 @@ class Replay:
 
     # ------------------------------------------------------------ updates
     def _utilisation(self, t: float) -> np.ndarray:
-        step = SAMPLE_STEP_S
+        step = self.step
         if math.fmod(t, step) == 0:
             return self.data[:, int(t) // step]
         k1, k2 = int(math.floor(t / step)), int(math.ceil(t / step))
@@ -368,7 +386,7 @@ class Replay:
         if mode == "two-zeros":
             done = self.alive & ~self.inmig & (state.vm_req == 0)
         else:
-            k = int(math.floor(t / SAMPLE_STEP_S))
+            k = int(math.floor(t / self.step))
             done = self.alive & ~self.inmig & (self.data[:, k] == 0) & (k >= 1)
         if done.any():
             self.alive &= ~done
@@ -418,3 +436,32 @@ class Replay:
             self.moved.append((te, float(self.v_ram[m.vm])))
         if account:
             self._update(te, tick=False)
+
+    def refusal(self, v: int, h: int) -> str | None:
+        """Why the cloud would refuse to move VM ``v`` to host ``h`` now; None if it would not.
+
+        Nova's rules: a live-migratable VM, to a host that may receive and has
+        room for its flavor (a VM counts on its source until it has arrived and
+        on its target from the start), keeping server groups.
+        """
+        dc = self.datacentre
+        if dc.vm_movable is not None and not dc.vm_movable[v]:
+            return "only active instances are live-migrated"
+        if dc.host_receives is not None and not dc.host_receives[h]:
+            return "the host is down or disabled"
+        if dc.host_allocatable is not None:
+            used = dc.vm_flavor[self.alive & (self.host == h)].sum(axis=0)
+            for m in self.flights:
+                if m.target == h:
+                    used = used + dc.vm_flavor[m.vm]
+            if np.any(used + dc.vm_flavor[v] > dc.host_allocatable[h] + 1e-9):
+                return "the host has no room for its flavor"
+        g = -1 if dc.vm_group is None else int(dc.vm_group[v])
+        if g >= 0:
+            members = (dc.vm_group == g) & self.alive & (np.arange(self.n) != v)
+            others = self.host[members]
+            if dc.group_policies[g] == "anti-affinity" and np.any(others == h):
+                return "anti-affinity: another member of its server group is there"
+            if dc.group_policies[g] == "affinity" and np.any(others != h):
+                return "affinity: the rest of its server group is elsewhere"
+        return None

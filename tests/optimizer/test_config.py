@@ -179,6 +179,20 @@ def test_a_file_with_known_keys_only_is_silent(isolated_home, caplog):
     assert caplog.records == []
 
 
+def test_the_built_in_plugins_sections_are_known(isolated_home, caplog):
+    path = write(isolated_home / "plugins.conf", "[prometheus]\nurl = http://p:9090\n"
+                                                 "[openstack]\ncloud = c\n[replay]\n"
+                                                 "datasource = prometheus\n")
+    with caplog.at_level("WARNING", logger="optimizer.config"):
+        assert load_config(path).replay_datasource == "prometheus"
+    assert caplog.records == []
+    path = write(isolated_home / "typo.conf", "[prometheus]\nurll = http://p:9090\n")
+    with caplog.at_level("WARNING", logger="optimizer.config"):
+        load_config(path)
+    [record] = caplog.records
+    assert "[prometheus] urll is not a known option" in record.getMessage()
+
+
 def test_the_cli_warns_once_on_stderr(isolated_home):
     from click.testing import CliRunner
 

@@ -1,11 +1,14 @@
 """The power-aware consolidation round (detectors, MMT, PABFD) and its strategy plugin."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from optimizer.strategies.power_aware_consolidation import (
     ConsolidationPolicy,
     RoundInput,
+    consolidation_policy,
     iqr,
     lr_weights,
     mad,
@@ -13,6 +16,7 @@ from optimizer.strategies.power_aware_consolidation import (
     strategy,
 )
 
+from optimizer.replay.policies import RECOMMENDED as PARAMETERS
 from tests.builders import ClusterBuilder
 from tests.referee import referee
 
@@ -85,3 +89,66 @@ def test_plugin_consolidates_a_light_cluster_within_the_rules():
     assert solution.migrations, "idle hosts should be emptied"
     assert referee(snap, solution).ok
     assert {i.name for i in solution.indicators} == {"overloaded_hosts", "planned_migrations"}
+
+
+# ------------------------------------------- the recommended policy (README, automatic mode)
+
+G5 = [93.7, 97, 101, 105, 110, 116, 121, 125, 129, 133, 135]
+RECOMMENDED = ConsolidationPolicy(detector="lr", safety=1.2, selection="mmt",
+                                  charge_switch_on=True, underload_below=0.4,
+                                  underload_safety=1.6)
+CLOUDSIM_LR = ConsolidationPolicy(detector="lr", safety=1.2, selection="mmt")
+
+
+def steady_input(host_util, vms, models=None):
+    """:func:`round_input` with 30 samples of history at each VM's current load."""
+    history = np.repeat(np.array([v[1] / 1000 for v in vms])[:, None], 30, axis=1)
+    inp = round_input(host_util, vms, history=history)
+    if models is not None:
+        inp.host_model = np.asarray(models, dtype=np.intp)
+        inp.power_tables = np.array([G4, G5], float)
+    return inp
+
+
+def test_recommended_relieves_an_overloaded_host_onto_a_running_one():
+    # host 0 (G4) at 95 %: LR predicts 95 %, x 1.2 >= 1. MMT picks vm1 (450, less RAM).
+    # CloudSim prices the empty G4 (host 2) at its rise above idle, 14.75 W, under the
+    # running G5's 22 W and wakes it; charged its idle power too, host 2 costs 100.75 W.
+    inp = steady_input([0.95, 0.3, 0.0], [(0, 500, 1000), (0, 450, 500), (1, 300, 800)],
+                       models=[0, 1, 0])
+    assert plan_round(inp, CLOUDSIM_LR).migrations == [(1, 2)]
+    plan = plan_round(inp, RECOMMENDED)
+    assert plan.overloaded == [0]
+    assert plan.migrations == [(1, 1)]
+
+
+def test_recommended_refuses_a_destination_without_headroom():
+    # emptying host 0 puts host 1 at 65 %: LR 1.2 accepts (78 %), safety 1.6 does not (104 %)
+    inp = steady_input([0.15, 0.5], [(0, 150, 500), (1, 500, 500)])
+    assert plan_round(inp, CLOUDSIM_LR).migrations == [(0, 1)]
+    assert plan_round(inp, RECOMMENDED).migrations == []
+
+
+def test_recommended_empties_a_light_host_when_its_vms_fit_with_margin():
+    # host 1 ends at 55 %, 88 % under safety 1.6: host 0 (15 % < 40 %) is emptied
+    inp = steady_input([0.15, 0.4], [(0, 150, 500), (1, 400, 500)])
+    plan = plan_round(inp, RECOMMENDED)
+    assert plan.migrations == [(0, 1)] and plan.underloaded_emptied == 1
+    # a host at or above underload_below is left as it is
+    inp = steady_input([0.3, 0.3], [(0, 300, 500), (1, 300, 500)])
+    assert plan_round(inp, RECOMMENDED).migrations == [(0, 1)]
+    higher = dataclasses.replace(RECOMMENDED, underload_below=0.3)
+    assert plan_round(inp, higher).migrations == []
+
+
+def test_plugin_takes_the_recommended_parameters():
+    assert consolidation_policy(strategy.validate(PARAMETERS)) == RECOMMENDED
+    # h1 at 95 % of its 4 vCPUs sheds one instance onto the running h2, not the empty h3
+    b = ClusterBuilder("busy").hosts(3, vcpus=4, memory_gb=64)
+    for name, host, util in (("v1", "h1", 0.95), ("v2", "h1", 0.95), ("v3", "h2", 0.3)):
+        b.vm(name, on=host, vcpus=2, memory_gb=4, cpu_util=util, series=[util] * 12)
+    snap = b.build()
+    solution = strategy.run(snap, PARAMETERS)
+    assert [(m.instance, m.source, m.destination) for m in solution.migrations] == [
+        ("v1", "h1", "h2")]
+    assert referee(snap, solution).ok

@@ -158,7 +158,7 @@ def test_compare_and_report(tmp_path):
          "--traces belong to a new replay"),
         (["--compare", str(runs[0]), "--report", str(tmp_path / "x"), "--hosts", "3"],
          "--hosts belong to a new replay"),
-        ([], "replay needs --traces DIR"),
+        ([], "give exactly one of --traces DIR"),
     ]:
         bad = invoke(*args)
         assert bad.exit_code == 2, (args, bad.output)
