@@ -52,6 +52,12 @@ def _switch(name: str, help_text: str, **kwargs):
 @click.option("--max-migrations-per-host", type=click.IntRange(min=0), default=0,
               show_default=True,
               help="Migrations in flight per host as source or destination (0: no limit).")
+@click.option("--rounds", "execution", type=click.Choice(["applier", "direct"]),
+              default="applier", show_default=True,
+              help="applier: each round is an audit whose plan the guard rails and the "
+                   "applier carry out (production's path); direct: a --policy's round "
+                   "migrations all start at once, as CloudSim starts them (exact "
+                   "reproduction of CloudSim 3.0.3; no planner, guard rails or applier).")
 @click.option("--journal", type=click.Choice(["memory", "sqlite"]), default="memory",
               show_default=True,
               help="Where the applier records the plans: in memory, or the production "
@@ -94,7 +100,8 @@ def _switch(name: str, help_text: str, **kwargs):
               help="A progress bar of simulated time on stderr.")
 @format_option
 def replay_command(traces_dir, scenario_file, from_cloud, since, policy, strategy_name, params,
-                   template_name, max_parallel_migrations, max_migrations_per_host, journal,
+                   template_name, max_parallel_migrations, max_migrations_per_host, execution,
+                   journal,
                    report_dir, compare, compare_runs, fidelity, vm_removal,
                    count_round_placements, lr_weighted, empty_host, interval, duration, hosts,
                    power_tables, repeat, progress, output_format):
@@ -147,8 +154,11 @@ def replay_command(traces_dir, scenario_file, from_cloud, since, policy, strateg
         datacentre, setup, about = _datacentre_input(source, scenario_file, since, power_tables,
                                                      interval, duration)
         traces = None
-    rounds = _rounds(rounds_settings, spec, fid, setup, max_parallel_migrations,
-                     max_migrations_per_host, journal)
+    if execution == "direct":
+        rounds = _direct_rounds(click.get_current_context(), rounds_settings, spec, fid, setup)
+    else:
+        rounds = _rounds(rounds_settings, spec, fid, setup, max_parallel_migrations,
+                         max_migrations_per_host, journal)
     replay = Replay(traces, spec, fid, setup, rounds=rounds, datacentre=datacentre)
     result = _run_with_progress(replay, progress)
     if template_name:
@@ -246,6 +256,26 @@ def _template_settings(name: str, assignments: dict):
                          strategies=strategies, template=template,
                          template_rails=GuardRails.from_mapping(
                              rails, where=f"audit template {template}"))
+
+
+def _direct_rounds(ctx: click.Context, settings, spec, fid, setup):
+    """CloudSim's execution of a --policy's rounds (None for npa and dvfs: no rounds)."""
+    from optimizer.models.errors import UserError
+    from optimizer.replay.direct import DirectRounds
+
+    if settings is not None:
+        raise UserError("--rounds direct runs a --policy's round as CloudSim does; --strategy "
+                        "and --template plans go through the planner and the applier")
+    applier_only = [f"--{name.replace('_', '-')}" for name in
+                    ("max_parallel_migrations", "max_migrations_per_host", "journal")
+                    if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT]
+    if applier_only:
+        raise UserError(f"{', '.join(applier_only)}: the applier's, and --rounds direct has "
+                        "none")
+    if not spec.migrates:
+        return None
+    return DirectRounds.for_policy(spec, fid, setup.host_bw_mbit / 8 * fid.migration_share_of_bw,
+                                   setup.interval_s)
 
 
 def _rounds(settings, spec, fid, setup, max_parallel, max_per_host, journal):
@@ -389,7 +419,7 @@ def _print_table(doc: dict) -> None:
     rows.append((f"time above {100 * above['target_cpu_load']:g} % CPU: mean / p99 (s)",
                  f"{above['mean_s']:.0f} / {above['p99_s']:.0f}", ""))
     loop = doc.get("rounds") or {}
-    if loop:
+    if "plans_started" in loop:
         held = ", ".join(f"{k} {v}" for k, v in loop["held_by_rail"].items())
         rows += [
             ("plans started / held", f"{loop['plans_started']} / {loop['plans_held']}", ""),

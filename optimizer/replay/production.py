@@ -109,7 +109,7 @@ class SnapshotMaker:
             inst_group=_frozen(self.vm_group[vms]),
             group_names=self.group_names, group_policies=self.group_policies,
             inst_pinned=_frozen(r.inmig[vms].copy()) if r.inmig[vms].any() else None,
-            round_input=self._round_input(vms))
+            round_input=self.round_input(vms))
         snapshot._index.update(hosts=self.host_index,
                                instances={u: i for i, u in enumerate(uuids)},
                                groups={g: k for k, g in enumerate(self.group_names)})
@@ -120,7 +120,8 @@ class SnapshotMaker:
             return ("active",) * len(vms)
         return tuple(self.vm_state[vms].tolist())
 
-    def _round_input(self, vms: np.ndarray) -> RoundInput:
+    def round_input(self, vms: np.ndarray) -> RoundInput:
+        """The round as the simulation measured it, for the VMs ``vms`` (indices)."""
         r = self.replay
         dc = r.datacentre
         movable = ~r.inmig[vms]

@@ -163,3 +163,49 @@ def test_compare_and_report(tmp_path):
         bad = invoke(*args)
         assert bad.exit_code == 2, (args, bad.output)
         assert needle in bad.output and bad.output.count("\n") == 1
+
+
+def test_direct_rounds_start_the_whole_round_at_its_time(tmp_path):
+    from optimizer.replay import direct
+    from optimizer.replay.fidelity import fidelity_from
+    from optimizer.replay.policies import parse_policy
+    from optimizer.replay.simulation import Replay, Setup
+    from optimizer.replay.traces import load_traces
+
+    setup = Setup(hosts=6, duration_s=3000)
+    traces = load_traces(day(tmp_path, rows=12), setup.samples)
+    spec, fid = parse_policy("thr-mmt-0.8"), fidelity_from("cloudsim-3.0.3")
+    rounds = direct.DirectRounds.for_policy(spec, fid, 62.5, setup.interval_s)
+    replay = Replay(traces, spec, fid, setup, rounds=rounds)
+    starts, proposed = [], []
+    real_start, real_plan = replay.start_migration, direct.plan_round
+
+    def start(v, h):
+        starts.append(replay.now)
+        return real_start(v, h)
+
+    def plan(inp, policy):
+        result = real_plan(inp, policy)
+        proposed.append((replay.now, len(result.migrations)))
+        return result
+
+    replay.start_migration = start
+    direct.plan_round = plan
+    try:
+        result = replay.run()
+    finally:
+        direct.plan_round = real_plan
+    assert result.migrations == len(starts) == sum(n for _, n in proposed) > 0
+    round_times = {t for t, n in proposed if n}
+    assert set(starts) == round_times  # nothing waits for a parent or a free slot
+    assert result.loop["execution"].startswith("direct")
+
+
+def test_direct_rounds_refuse_what_only_the_applier_has(tmp_path):
+    folder = str(day(tmp_path))
+    for extra, needle in ((["--strategy", "dummy"], "--rounds direct runs a --policy"),
+                          (["--journal", "sqlite"], "--journal: the applier's")):
+        result = invoke("--traces", folder, "--hosts", "4", "--duration", "3000",
+                        "--rounds", "direct", *extra)
+        assert result.exit_code == 2, result.output
+        assert needle in result.output and result.output.count("\n") == 1, result.output
