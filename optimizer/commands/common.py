@@ -23,7 +23,7 @@ from optimizer import render
 from optimizer.commands.options import format_option, global_options, param_option  # noqa: F401 (re-exported)
 from optimizer.config import Settings, load_config
 from optimizer.context import Context, open_context
-from optimizer.db import Page
+from optimizer.db.query import Page
 from optimizer.models.errors import UserError
 
 
@@ -34,16 +34,18 @@ def current_settings() -> Settings:
 
 
 @contextmanager
-def opened_context(*, creates: bool = False) -> Iterator[Context]:
+def opened_context(*, creates: bool = False, reads_only: bool = False) -> Iterator[Context]:
     """The command's context: settings read, database opened, strategies synced.
 
     A command that only reads never creates a database: a mistyped URL must
     not leave folders and files behind. One that ``creates`` items (an audit,
     a template) makes the database only at the default location, which no
-    one had to type; elsewhere ``optimizer db upgrade`` makes it.
+    one had to type; elsewhere ``optimizer db upgrade`` makes it. One that
+    ``reads_only`` (lists and shows) loads no strategy plugin.
     """
     settings = current_settings()
-    ctx = open_context(settings, create_database=creates and _default_database(settings))
+    ctx = open_context(settings, create_database=creates and _default_database(settings),
+                       with_strategies=not reads_only)
     try:
         yield ctx
     finally:

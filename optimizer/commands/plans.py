@@ -54,7 +54,7 @@ def actionplan() -> None:
 def list_(audit_ident: str | None, state: str | None, strategy: str | None, limit: int | None,
           marker: str | None, sort: str, output_format: str) -> None:
     """List action plans."""
-    with opened_context() as ctx, ctx.database.session() as session:
+    with opened_context(reads_only=True) as ctx, ctx.database.session() as session:
         filters: dict = {"state": state.upper()} if state else {}
         if strategy:
             filters["strategy"] = strategy
@@ -74,7 +74,7 @@ def show(uuid: str, limit: int, output_format: str) -> None:
     """Show a plan: efficacy, actions in execution order with parents, per-host changes."""
     if limit < 1:
         raise UserError(f"--limit must be at least 1, got {limit}")
-    with opened_context() as ctx, ctx.database.session() as session:
+    with opened_context(reads_only=True) as ctx, ctx.database.session() as session:
         row = get_action_plan(session, uuid)
         plan = {**plan_view(row), "host_changes": row.host_changes}
         total = session.scalar(select(func.count()).select_from(ActionRow)
@@ -98,7 +98,7 @@ def show(uuid: str, limit: int, output_format: str) -> None:
               help="Write the action-plan/1 document here (default: print it).")
 def export(uuid: str, output: str | None) -> None:
     """Write a stored plan as an action-plan/1 document, for the referee and other tools."""
-    with opened_context() as ctx, ctx.database.session() as session:
+    with opened_context(reads_only=True) as ctx, ctx.database.session() as session:
         row = get_action_plan(session, uuid)
         plan = {**plan_view(row), "goal": row.audit.goal}
         actions = [{"type": a.type, "parameters": a.parameters, "reason": a.reason,

@@ -10,7 +10,6 @@ from typing import Any
 
 import orjson
 from sqlalchemy import JSON, DateTime
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 
 LOG = logging.getLogger(__name__)
@@ -29,7 +28,11 @@ class FiniteJSON(TypeDecorator):
 
     def load_dialect_impl(self, dialect):
         # JSONB on PostgreSQL (indexable, compact), JSON text on SQLite
-        return dialect.type_descriptor(JSONB() if dialect.name == "postgresql" else JSON())
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB  # imported by PostgreSQL's use
+
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(JSON())
 
     def process_bind_param(self, value: Any, dialect) -> Any:
         if _plainly_finite(value):
