@@ -185,11 +185,18 @@ def _stored_plan(session, audit_id: int) -> tuple[str, str, str | None] | None:
 
 def _in_execution_order(records: list[dict], order: list[int]) -> list[dict]:
     """Actions renumbered so each comes after its parents, as they are stored."""
-    position = {node: k for k, node in enumerate(order)}
-    return [{"type": records[node]["type"], "parameters": records[node]["parameters"],
-             "reason": records[node]["reason"],
-             "parents": sorted(position[p] for p in records[node]["parents"])}
-            for node in order]
+    position = [0] * len(order)
+    for k, node in enumerate(order):
+        position[node] = k
+    stored = []
+    for node in order:
+        record = records[node]
+        parents = [position[p] for p in record["parents"]]
+        if len(parents) > 1:
+            parents.sort()
+        stored.append({"type": record["type"], "parameters": record["parameters"],
+                       "reason": record["reason"], "parents": parents})
+    return stored
 
 
 def _supersede_older(session, audit_id: int, newest_id: int) -> None:

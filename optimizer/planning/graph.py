@@ -11,6 +11,7 @@ import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from functools import cache, cached_property
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 import networkx as nx
@@ -39,9 +40,19 @@ def _parameter_names(cls: type[Action]) -> tuple[str, ...]:
     return tuple(f.name for f in fields(cls) if f.name != "reason")
 
 
+@cache
+def _parameter_getter(cls: type[Action]) -> attrgetter | None:
+    names = _parameter_names(cls)
+    return attrgetter(*names) if names else None
+
+
 def _parameters(action: Action) -> dict:
     """``action.parameters()`` without its deep copy: action fields are plain values."""
-    return {name: getattr(action, name) for name in _parameter_names(type(action))}
+    names, get = _parameter_names(type(action)), _parameter_getter(type(action))
+    if get is None:
+        return {}
+    values = get(action)  # in C; one name gives the value itself, several a tuple
+    return {names[0]: values} if len(names) == 1 else dict(zip(names, values, strict=True))
 
 
 def action_duration(action: Action, memory_mb: float, config: PlannerConfig) -> float:
@@ -106,7 +117,13 @@ class ActionGraph:
 
     def parents(self, node: int) -> list[int]:
         """Ids of the actions that must finish before ``node`` starts, ascending."""
-        return self.parent_ids[self.parent_start[node]:self.parent_start[node + 1]].tolist()
+        return list(self.parent_lists[node])
+
+    @cached_property
+    def parent_lists(self) -> list[list[int]]:
+        """Each node's parents, ascending (shared lists: do not change them)."""
+        ids, start = self.parent_ids.tolist(), self.parent_start.tolist()
+        return [ids[start[k]:start[k + 1]] for k in range(len(self))]
 
     def duration(self, node: int) -> float:
         return float(self.durations[node])
@@ -177,8 +194,9 @@ class ActionGraph:
         """One dict a node, by id: what the database stores."""
         return [
             {"id": node, "type": action.type, "parameters": _parameters(action),
-             "reason": action.reason, "parents": self.parents(node)}
-            for node, action in enumerate(self.actions)
+             "reason": action.reason, "parents": list(parents)}
+            for node, (action, parents) in enumerate(zip(self.actions, self.parent_lists,
+                                                         strict=True))
         ]
 
     @classmethod
