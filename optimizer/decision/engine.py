@@ -140,7 +140,7 @@ class DecisionEngine:
         fields = {"uuid": plan_uuid, "audit_id": audit_id, "strategy": strategy.name,
                   "global_efficacy": efficacy, "estimated_duration_s": duration,
                   "host_changes": host_changes(snapshot, solution), "status_message": message}
-        actions = _in_execution_order(graph.to_records(), graph.topological_order())
+        actions = graph.execution_records()
         indicators = [{"name": i.name, "value": float(i.value), "unit": i.unit,
                        "description": i.description} for i in solution.indicators]
 
@@ -181,22 +181,6 @@ def _stored_plan(session, audit_id: int) -> tuple[str, str, str | None] | None:
         .where(ActionPlanRow.audit_id == audit_id, ActionPlanRow.deleted_at.is_(None))
         .order_by(ActionPlanRow.id.desc()).limit(1)).first()
     return None if row is None else (row[0], row[1], row[2])
-
-
-def _in_execution_order(records: list[dict], order: list[int]) -> list[dict]:
-    """Actions renumbered so each comes after its parents, as they are stored."""
-    position = [0] * len(order)
-    for k, node in enumerate(order):
-        position[node] = k
-    stored = []
-    for node in order:
-        record = records[node]
-        parents = [position[p] for p in record["parents"]]
-        if len(parents) > 1:
-            parents.sort()
-        stored.append({"type": record["type"], "parameters": record["parameters"],
-                       "reason": record["reason"], "parents": parents})
-    return stored
 
 
 def _supersede_older(session, audit_id: int, newest_id: int) -> None:

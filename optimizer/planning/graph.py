@@ -199,6 +199,24 @@ class ActionGraph:
                                                          strict=True))
         ]
 
+    def execution_records(self) -> list[dict]:
+        """The actions in :meth:`topological_order`, each with ``type``, ``parameters``,
+        ``reason`` and ``parents`` given as positions in that order: a plan as it is stored."""
+        order = self.topological_order()
+        position = [0] * len(order)
+        for k, node in enumerate(order):
+            position[node] = k
+        actions, parent_lists = self.actions, self.parent_lists
+        stored = []
+        for node in order:
+            action = actions[node]
+            parents = [position[p] for p in parent_lists[node]]
+            if len(parents) > 1:
+                parents.sort()
+            stored.append({"type": action.type, "parameters": _parameters(action),
+                           "reason": action.reason, "parents": parents})
+        return stored
+
     @classmethod
     def from_records(cls, records: Iterable[Mapping], config: PlannerConfig | None = None,
                      memory_mb: Mapping[str, float] | None = None) -> ActionGraph:
