@@ -69,6 +69,11 @@ def test_reading_commands_import_no_planner_engine_or_numpy(stored):
         assert imported(args, HEAVY_FOR_READS, env) == [], args
 
 
+def test_config_show_opens_no_database(stored):
+    env, _ = stored
+    assert imported(["config", "show"], ("sqlalchemy.orm", "optimizer.db.schema"), env) == []
+
+
 def test_the_probe_sees_what_a_planning_command_imports(stored):
     env, _ = stored  # so the test above can fail: creating an audit does load them
     assert "optimizer.decision.engine" in imported(
