@@ -14,7 +14,6 @@ from functools import cache, cached_property
 from operator import attrgetter
 from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
 
 from optimizer.models.errors import UserError
@@ -29,6 +28,8 @@ from optimizer.strategies.solution import (
 )
 
 if TYPE_CHECKING:
+    import networkx as nx
+
     from optimizer.planning.schedule import Schedule
 
 ACTION_TYPES: dict[str, type[Action]] = {
@@ -142,6 +143,8 @@ class ActionGraph:
     @cached_property
     def graph(self) -> nx.DiGraph:
         """The same graph as networkx, for analysis and drawing."""
+        import networkx as nx  # for this view only: planning does not need it
+
         graph = nx.DiGraph()
         graph.add_nodes_from(
             (k, {"action": a, "duration_s": self.duration(k), "parents": self.parents(k)})

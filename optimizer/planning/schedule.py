@@ -66,16 +66,16 @@ def simulate(graph: ActionGraph) -> Schedule:
     moving = peak = 0
     now = 0.0
 
-    def begin(node: int) -> None:
-        start[node], finish[node] = now, now + duration[node]
-        heapq.heappush(running, (finish[node], node))
+    push, pop = heapq.heappush, heapq.heappop  # the loop below runs once per action
 
     while True:
         for node in ready_other:
-            begin(node)
+            start[node] = now
+            finish[node] = end = now + duration[node]
+            push(running, (end, node))
         ready_other.clear()
         while ready_moves and moving < parallel:
-            entry = heapq.heappop(ready_moves)
+            entry = pop(ready_moves)
             node = entry[1]
             source, destination = hosts[node]
             full = (source if busy[source] >= per_host
@@ -86,24 +86,26 @@ def simulate(graph: ActionGraph) -> Schedule:
             busy[source] += 1
             busy[destination] += 1
             moving += 1
-            begin(node)
+            start[node] = now
+            finish[node] = end = now + duration[node]
+            push(running, (end, node))
         if moving > peak:
             peak = moving
         if not running:
             break
-        now, node = heapq.heappop(running)
+        now, node = pop(running)
         if hosts[node]:
             moving -= 1
             for h in hosts[node]:
                 busy[h] -= 1
                 if h in blocked:
                     for entry in blocked.pop(h):
-                        heapq.heappush(ready_moves, entry)
+                        push(ready_moves, entry)
         for child in children[node]:
             waiting[child] -= 1
             if not waiting[child]:
                 if hosts[child]:
-                    heapq.heappush(ready_moves, (-remaining[child], child))
+                    push(ready_moves, (-remaining[child], child))
                 else:
                     ready_other.append(child)
     return Schedule(start, finish, max(finish, default=0.0), max(earliest, default=0.0), peak)
