@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from optimizer import states
 from optimizer.db import query
-from optimizer.db.bulk import insert_rows
+from optimizer.db.bulk import insert_columns
 from optimizer.db.errors import InvalidPlan
 from optimizer.db.query import Page, Table
 from optimizer.db.schema import ActionPlanRow, ActionRow, IndicatorRow
@@ -60,8 +60,8 @@ def add_action_plan(session: Session, plan_fields: Mapping[str, Any],
     session.flush()  # the plan's id is needed by its actions
     if actions:
         now = utcnow()
-        insert_rows(session, ActionRow.__table__, _action_rows(actions),
-                    shared={"action_plan_id": plan.id, "created_at": now, "updated_at": now})
+        insert_columns(session, ActionRow.__table__, _action_columns(actions),
+                       shared={"action_plan_id": plan.id, "created_at": now, "updated_at": now})
     if indicators:
         rows = []
         for number, indicator in enumerate(indicators):
@@ -73,10 +73,11 @@ def add_action_plan(session: Session, plan_fields: Mapping[str, Any],
     return plan
 
 
-def _action_rows(actions: Sequence[Mapping[str, Any]]) -> list[dict]:
-    """The actions as rows of the actions table, checked (plan and times are added apart)."""
-    rows = []
-    uuids = new_uuids(len(actions))
+def _action_columns(actions: Sequence[Mapping[str, Any]]) -> dict[str, list]:
+    """The actions as columns of the actions table, checked (plan and times are added apart)."""
+    count = len(actions)
+    uuids = new_uuids(count)
+    kinds, parameters, parents_of, states_of, messages, reasons = [], [], [], [], [], []
     pending, known_states = ActionState.PENDING, states.ACTION_TRANSITIONS
     for index, action in enumerate(actions):
         get = action.get
@@ -91,15 +92,19 @@ def _action_rows(actions: Sequence[Mapping[str, Any]]) -> list[dict]:
         state = get("state", pending)
         if state not in known_states:
             raise InvalidPlan(f"action {index}: state {state!r} does not exist")
-        parameters = get("parameters") or {}
-        rows.append({
-            "uuid": get("uuid") or uuids[index], "index": index, "type": action["type"],
-            # serialised at once, so only a mapping that is not a dict is copied
-            "parameters": parameters if type(parameters) is dict else dict(parameters),
-            "parents": parents, "state": state, "status_message": get("status_message"),
-            "reason": get("reason") or "", "attempts": 0,
-        })
-    return rows
+        given = get("parameters") or {}
+        # serialised at once, so only a mapping that is not a dict is copied
+        parameters.append(given if type(given) is dict else dict(given))
+        if "uuid" in action and action["uuid"]:
+            uuids[index] = action["uuid"]
+        kinds.append(action["type"])
+        parents_of.append(parents)
+        states_of.append(state)
+        messages.append(get("status_message"))
+        reasons.append(get("reason") or "")
+    return {"uuid": uuids, "index": list(range(count)), "type": kinds,
+            "parameters": parameters, "parents": parents_of, "state": states_of,
+            "status_message": messages, "reason": reasons, "attempts": [0] * count}
 
 
 def _check_keys(what: str, given: Mapping[str, Any], allowed: frozenset[str],

@@ -31,39 +31,43 @@ LOG = logging.getLogger(__name__)
 _ORJSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY
 
 
-def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]],
-                shared: Mapping[str, Any] | None = None) -> None:
-    """Insert ``rows`` (column → value) into ``table``, with ``shared`` values in every row.
+def insert_columns(session: Session, table: Table, columns: Mapping[str, Sequence[Any]],
+                   shared: Mapping[str, Any] | None = None) -> None:
+    """Insert rows given column by column (name → one value per row) into ``table``,
+    with ``shared`` values (name → value) in every row.
 
-    Every row must have the same keys. Values are stored as the ORM would
+    Every column must hold as many values. Values are stored as the ORM would
     store them; a JSON value orjson cannot write goes through its column type.
     """
-    if not rows:
+    names = list(columns)
+    count = len(columns[names[0]]) if names else 0
+    if not count:
         return
     shared = dict(shared or {})
     connection = session.connection()
     dialect = connection.dialect
-    names = list(rows[0])
-    values = []  # column by column: each JSON column is written in one pass
+    values = []  # each JSON column is written in one pass
     for name in names:
-        column = [row[name] for row in rows]
+        column = columns[name]
         if isinstance(table.c[name].type, FiniteJSON):
             write = _json_writer(table, name, dialect)
             column = [write(value) for value in column]
         values.append(column)
     values += [repeat(_bound(table, name, value, dialect)) for name, value in shared.items()]
-    columns = [*names, *shared]
+    names += shared
     tuples = list(zip(*values, strict=False))  # the shared values repeat without end
     if dialect.name == "postgresql" and dialect.driver == "psycopg":
-        _copy(connection, table, columns, tuples)
+        _copy(connection, table, names, tuples)
     elif dialect.paramstyle in ("qmark", "format", "pyformat"):
         mark = "?" if dialect.paramstyle == "qmark" else "%s"
         quote = dialect.identifier_preparer.quote
-        statement = (f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, columns))}) "
-                     f"VALUES ({', '.join([mark] * len(columns))})")
+        statement = (f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, names))}) "
+                     f"VALUES ({', '.join([mark] * len(names))})")
         connection.exec_driver_sql(statement, tuples)
     else:  # a driver with named parameters: the plain Core insert
-        connection.execute(insert(table), [{**row, **shared} for row in rows])
+        connection.execute(insert(table), [
+            {**dict(zip(columns, row, strict=False)), **shared} for row in zip(
+                *columns.values(), strict=True)])
 
 
 def _bound(table: Table, name: str, value: Any, dialect) -> Any:
