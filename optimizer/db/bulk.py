@@ -13,7 +13,7 @@ Both run on the session's own connection, inside its transaction.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from itertools import repeat
 from typing import Any
 
@@ -29,6 +29,19 @@ LOG = logging.getLogger(__name__)
 # orjson writes NaN and infinities as null, as FiniteJSON does; numpy scalars
 # are the numbers they hold.
 _ORJSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY
+
+# The ORM's events do not see these inserts: who must know what was inserted
+# (the notifications of optimizer.messaging) registers here. Each listener is
+# called as listener(session, table name, rows) after an insert, where rows()
+# gives the inserted rows as dicts, made only when a listener asks.
+InsertListener = Callable[[Session, str, Callable[[], list[dict]]], None]
+_listeners: list[InsertListener] = []
+
+
+def add_insert_listener(listener: InsertListener) -> Callable[[], None]:
+    """Call ``listener`` after every bulk insert; returns a function that removes it."""
+    _listeners.append(listener)
+    return lambda: _listeners.remove(listener)
 
 
 def insert_columns(session: Session, table: Table, columns: Mapping[str, Sequence[Any]],
@@ -65,9 +78,15 @@ def insert_columns(session: Session, table: Table, columns: Mapping[str, Sequenc
                      f"VALUES ({', '.join([mark] * len(names))})")
         connection.exec_driver_sql(statement, tuples)
     else:  # a driver with named parameters: the plain Core insert
-        connection.execute(insert(table), [
-            {**dict(zip(columns, row, strict=False)), **shared} for row in zip(
-                *columns.values(), strict=True)])
+        connection.execute(insert(table), _as_rows(columns, shared))
+    for listener in list(_listeners):
+        listener(session, table.name, lambda: _as_rows(columns, shared))
+
+
+def _as_rows(columns: Mapping[str, Sequence[Any]], shared: Mapping[str, Any]) -> list[dict]:
+    names = list(columns)
+    return [{**dict(zip(names, row, strict=True)), **shared}
+            for row in zip(*columns.values(), strict=True)]
 
 
 def _bound(table: Table, name: str, value: Any, dialect) -> Any:
