@@ -30,6 +30,7 @@ from optimizer.decision.effects import host_changes
 from optimizer.decision.recording import OutcomeNotRecorded, RecordRetry, unreachable
 from optimizer.decision.scope import apply_scope
 from optimizer.decision.selection import Candidate, choose
+from optimizer.gc_pause import gc_paused
 from optimizer.models.errors import UserError
 from optimizer.models.snapshot import ClusterSnapshot
 from optimizer.planning import PlannerConfig, plan
@@ -84,7 +85,8 @@ class DecisionEngine:
                                    stored[2] or "")
         else:
             try:
-                outcome = self._decide(uuid, *request)
+                with gc_paused():  # millions of short-lived objects, no cycles
+                    outcome = self._decide(uuid, *request)
             except OutcomeNotRecorded:
                 raise
             except UserError as exc:
