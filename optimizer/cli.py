@@ -26,21 +26,19 @@ from optimizer import render
 from optimizer.commands import GlobalOptions
 from optimizer.commands import register as register_commands
 from optimizer.commands.options import format_option, param_option
-from optimizer.db.errors import describe_unreachable, unreachable_cause
-from optimizer.demo import DEFAULT_STRATEGY, run_demo
 from optimizer.models.errors import UserError
-from optimizer.models.scenario import load_scenario, save_scenario
-from optimizer.models.simulated import SimulationSpec, simulate_cluster
-from optimizer.plan_file import plan_to_dict, write_plan
-from optimizer.plugins import find_strategy, load_strategies
 from optimizer.replay.command import replay_command
 from optimizer.serve import serve_command
 from optimizer.strategies.parameters import parse_assignments
-from optimizer.strategies.solution import Migrate
+
+# Each command imports what it runs (numpy, the strategies, the database) when
+# it runs: `optimizer --help` or `optimizer audit list` must not load them all.
 
 EXIT_INTERNAL = 1
 EXIT_USER = 2
 EXIT_DATABASE_UNREACHABLE = 3
+
+DEFAULT_STRATEGY = "vm_workload_consolidation"  # of the demo
 
 LOG = logging.getLogger(__name__)
 
@@ -90,12 +88,16 @@ class OptimizerGroup(click.Group):
                 raise
             raise self._internal(ctx, exc) from None
         except UserError as exc:
+            from optimizer.db.errors import unreachable_cause
+
             if unreachable_cause(exc) is not None:
                 raise self._unreachable(ctx, exc) from None
             if ctx.params.get("debug"):
                 click.echo(traceback.format_exc(), err=True, nl=False)
             raise OneLineError(str(exc), label="error", exit_code=EXIT_USER) from None
         except Exception as exc:
+            from optimizer.db.errors import unreachable_cause
+
             if unreachable_cause(exc) is not None:
                 raise self._unreachable(ctx, exc) from None
             raise self._internal(ctx, exc) from None
@@ -116,6 +118,8 @@ class OptimizerGroup(click.Group):
     @staticmethod
     def _unreachable(ctx: click.Context, exc: Exception) -> OneLineError:
         # An outage, not a bug nor bad input: its own status, so scripts can retry.
+        from optimizer.db.errors import describe_unreachable, unreachable_cause
+
         if ctx.params.get("debug"):
             click.echo(traceback.format_exc(), err=True, nl=False)
         return OneLineError(describe_unreachable(unreachable_cause(exc) or exc), label="error",
@@ -199,6 +203,9 @@ def cli(ctx: click.Context, debug: bool, verbose: int, config_file: str | None,
 def demo(hosts: int, seed: int, strategy_name: str, params: tuple[str, ...], execute: bool,
          output_format: str) -> None:
     """Simulate a cluster, run a strategy on it and show what the plan changes."""
+    from optimizer.demo import run_demo
+    from optimizer.plugins import find_strategy
+
     strategy = find_strategy(strategy_name)
     values = parse_assignments(list(params))
     result = run_demo(strategy, values, hosts=hosts, seed=seed)
@@ -256,6 +263,11 @@ def invoked_as() -> str:
 def plan(scenario: str, strategy_name: str, params: tuple[str, ...], output: str | None,
          output_format: str | None) -> None:
     """Plan actions for the cluster in a scenario file and write an action plan."""
+    from optimizer.models.scenario import load_scenario
+    from optimizer.plan_file import plan_to_dict, write_plan
+    from optimizer.plugins import find_strategy
+    from optimizer.strategies.solution import Migrate
+
     strategy = find_strategy(strategy_name)
     values = strategy.validate(parse_assignments(list(params)))
     snapshot = load_scenario(scenario)
@@ -301,6 +313,8 @@ def plan(scenario: str, strategy_name: str, params: tuple[str, ...], output: str
 @click.pass_context
 def strategies(ctx: click.Context, output_format: str) -> None:
     """List installed strategies, and plugins that failed to load."""
+    from optimizer.plugins import load_strategies
+
     plugins = load_strategies()
     if output_format == "json":
         click.echo(json.dumps({
@@ -329,6 +343,8 @@ def strategy() -> None:
 @format_option
 def strategy_show(name: str, output_format: str) -> None:
     """Show a strategy's documentation and parameters."""
+    from optimizer.plugins import find_strategy
+
     found = find_strategy(name)
     if output_format == "json":
         sections = found.sections()
@@ -377,6 +393,9 @@ def simulate(hosts: int, seed: int, fill: float, cpu_util: float, host_models: s
              zones: int, disabled_hosts: int, stopped_instances: int, server_groups: int,
              series_length: int, output: str, output_format: str) -> None:
     """Write a simulated cluster as a cluster-scenario/1 file, to feed `optimizer plan`."""
+    from optimizer.models.scenario import save_scenario
+    from optimizer.models.simulated import SimulationSpec, simulate_cluster
+
     spec = SimulationSpec(
         hosts=hosts, seed=seed, fill=fill, cpu_util=cpu_util,
         host_models=tuple(m.strip() for m in host_models.split(",") if m.strip()),

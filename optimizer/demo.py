@@ -20,8 +20,6 @@ from optimizer.models.snapshot import ClusterSnapshot
 from optimizer.strategies.base import Strategy
 from optimizer.strategies.solution import Migrate, Solution
 
-DEFAULT_STRATEGY = "vm_workload_consolidation"
-
 
 @dataclass(frozen=True)
 class ClusterFigures:

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
-from optimizer.context import Context
 from optimizer.db import (
     create_audit,
     create_audit_from_template,
@@ -26,12 +25,13 @@ from optimizer.db import (
     update_action_plan,
 )
 from optimizer.db.schema import ActionPlanRow, ActionRow, AuditRow
-from optimizer.decision.engine import AuditOutcome
-from optimizer.decision.premises import broken_premises
-from optimizer.decision.scope import normalize_scope
 from optimizer.models.errors import UserError
 from optimizer.states import ActionPlanState, ActionState, AuditType
 from optimizer.strategies.base import GOALS
+
+if TYPE_CHECKING:  # the decision engine brings the planner and numpy: imported where it runs
+    from optimizer.context import Context
+    from optimizer.decision.engine import AuditOutcome
 
 
 def check_audit_request(ctx: Context, goal: str, strategy: str | None,
@@ -51,6 +51,8 @@ def check_audit_request(ctx: Context, goal: str, strategy: str | None,
                       for k, v in typed.__dict__.items() if k in parameters}
     elif parameters:
         raise UserError("parameters need a strategy: name one with --strategy")
+    from optimizer.decision.scope import normalize_scope
+
     normalized = normalize_scope(scope)
     return dict(parameters), [normalized] if normalized else []
 
@@ -96,6 +98,8 @@ def start_action_plan(ctx: Context, uuid: str) -> ActionPlanRow:
         pending = [{"type": a.type, "parameters": a.parameters}
                    for a in list_actions(session, plan, page=None)
                    if a.state == ActionState.PENDING]
+    from optimizer.decision.premises import broken_premises
+
     problems = broken_premises(ctx.collector.collect(), pending)
     with ctx.database.session() as session:
         if problems:

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from rich.console import Console
 from rich.table import Table
 
-from optimizer.demo import DemoResult
-from optimizer.plugins import PluginFailure
-from optimizer.strategies.base import DOC_SECTIONS, GOALS, Strategy
-from optimizer.strategies.parameters import ParameterSpec
-from optimizer.strategies.solution import Action, ChangePowerState, ChangeServiceState, Migrate
+if TYPE_CHECKING:  # the strategies bring numpy: imported where a strategy is drawn
+    from optimizer.demo import DemoResult
+    from optimizer.plugins import PluginFailure
+    from optimizer.strategies.base import Strategy
+    from optimizer.strategies.parameters import ParameterSpec
+    from optimizer.strategies.solution import Action
 
 # Piped or redirected, tables take the width their cells need, so no uuid or
 # name is folded over several lines for the next program (or a reader's
@@ -138,6 +139,8 @@ def render_actions(actions: Sequence[Action], out: Console, *,
 
 
 def _describe_action(action: Action, names: dict[str, str]) -> tuple[str, str, str]:
+    from optimizer.strategies.solution import ChangePowerState, ChangeServiceState, Migrate
+
     if isinstance(action, Migrate):
         return (names.get(action.instance, action.instance),
                 f"{action.source} → {action.destination}", action.migration_type)
@@ -168,6 +171,8 @@ def render_failures(failures: Sequence[PluginFailure], err: Console) -> None:
 
 def render_strategy(strategy: Strategy, out: Console) -> None:
     """Summary, goal, the docstring's sections and the parameter table."""
+    from optimizer.strategies.base import DOC_SECTIONS, GOALS
+
     sections = strategy.sections()
     goal = GOALS.get(strategy.goal)
     out.print(f"[bold]{strategy.name}[/] — {strategy.display_name or strategy.name}")

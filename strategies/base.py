@@ -16,12 +16,14 @@ import inspect
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from optimizer.models.errors import UserError
-from optimizer.models.snapshot import ClusterSnapshot
 from optimizer.strategies.parameters import ParameterSpec, build_parameters, describe, json_schema
 from optimizer.strategies.solution import Solution
+
+if TYPE_CHECKING:  # numpy is for running strategies, not for naming them in a listing
+    from optimizer.models.snapshot import ClusterSnapshot
 
 DOC_SECTIONS = ("Optimizes", "Metrics", "Parameters", "Limits")
 

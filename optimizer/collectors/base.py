@@ -35,7 +35,10 @@ def open_collector(settings: Settings, name: str | None = None) -> Collector:
     from optimizer.plugins import load_group
 
     name = name or settings.collector.name
-    plugins = load_group(COLLECTOR_GROUP)
+    factory = _only_entry_point(name)
+    if factory is not None:
+        return factory(settings)
+    plugins = load_group(COLLECTOR_GROUP)  # to say what is wrong, with every collector's fate
     if name not in plugins.loaded:
         for failure in plugins.failures:
             if failure.name == name:
@@ -43,3 +46,18 @@ def open_collector(settings: Settings, name: str | None = None) -> Collector:
         known = ", ".join(sorted(plugins.loaded)) or "none"
         raise CollectorError(f"unknown collector {name!r} (installed: {known})")
     return plugins.loaded[name](settings)
+
+
+def _only_entry_point(name: str):
+    """The factory of the one collector called ``name``, loaded alone; None when there is
+    not exactly one or it fails to load. The others (OpenStack's pulls in an HTTP
+    client) are then not imported by a command that does not use them."""
+    from importlib.metadata import entry_points
+
+    found = list(entry_points(group=COLLECTOR_GROUP, name=name))
+    if len(found) != 1:
+        return None
+    try:
+        return found[0].load()
+    except Exception:  # reported, with its error, by the full load
+        return None

@@ -34,7 +34,7 @@ def list_(plan_uuid: str, state: str | None, action_type: str | None, limit: int
     """List a plan's actions, by default in execution order."""
     filters = {k: v for k, v in (("state", state and state.upper()), ("type", action_type))
                if v}
-    with opened_context() as ctx, ctx.database.session() as session:
+    with opened_context(reads_only=True) as ctx, ctx.database.session() as session:
         plan = get_action_plan(session, plan_uuid)
         views = [action_view(a) for a in
                  list_actions(session, plan, filters, make_page(limit, marker, sort))]
@@ -46,7 +46,7 @@ def list_(plan_uuid: str, state: str | None, action_type: str | None, limit: int
 @format_option
 def show(uuid: str, output_format: str) -> None:
     """Show one action: its parameters, parents, state and reason."""
-    with opened_context() as ctx, ctx.database.session() as session:
+    with opened_context(reads_only=True) as ctx, ctx.database.session() as session:
         row = get_action(session, uuid)
         view = {**action_view(row), "action_plan": _plan_uuid(session, row)}
     if output_format == "json":

@@ -13,7 +13,6 @@ from optimizer.commands.common import (
     print_rows,
 )
 from optimizer.config import mask_password
-from optimizer.db import RevisionState, revision_status, upgrade
 
 
 @click.group("config")
@@ -43,6 +42,8 @@ def db() -> None:
 @format_option
 def db_upgrade(output_format: str) -> None:
     """Bring the database to this version's schema (a newer, unknown one is refused)."""
+    from optimizer.db import RevisionState, revision_status, upgrade
+
     url = current_settings().database_url
     before = revision_status(url)
     after = upgrade(url)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import click
-from apscheduler.triggers.cron import CronTrigger
 
 from optimizer import operations
 from optimizer.commands.common import (
@@ -142,6 +141,8 @@ def check_interval(interval: str | None) -> str | None:
         if int(text) < 1:
             raise UserError(f"--interval {interval!r}: seconds must be at least 1")
         return text
+    from apscheduler.triggers.cron import CronTrigger  # only for the cron expressions
+
     try:
         CronTrigger.from_crontab(text)
     except ValueError as exc:
@@ -161,7 +162,7 @@ def list_(state: str | None, goal: str | None, audit_type: str | None, limit: in
     """List audits."""
     filters = {k: v.upper() if k != "goal" else v for k, v in
                (("state", state), ("goal", goal), ("audit_type", audit_type)) if v}
-    with opened_context() as ctx, ctx.database.session() as session:
+    with opened_context(reads_only=True) as ctx, ctx.database.session() as session:
         views = [audit_view(r) for r in list_audits(session, filters,
                                                     make_page(limit, marker, sort))]
     emit_list(views, output_format, "Audits", AUDIT_COLUMNS)
@@ -172,7 +173,7 @@ def list_(state: str | None, goal: str | None, audit_type: str | None, limit: in
 @format_option
 def show(ident: str, output_format: str) -> None:
     """Show an audit's fields and its action plans."""
-    with opened_context() as ctx, ctx.database.session() as session:
+    with opened_context(reads_only=True) as ctx, ctx.database.session() as session:
         row = get_audit(session, ident)
         view = audit_view(row)
         plans = [plan_view(p) for p in list_action_plans(session, {"audit_id": row.id})]

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -22,9 +22,11 @@ from rich.table import Table
 from optimizer import render
 from optimizer.commands.options import format_option, global_options, param_option  # noqa: F401 (re-exported)
 from optimizer.config import Settings, load_config
-from optimizer.context import Context, open_context
-from optimizer.db import Page
 from optimizer.models.errors import UserError
+
+if TYPE_CHECKING:  # the database layer: imported by the commands that open it
+    from optimizer.context import Context
+    from optimizer.db.query import Page
 
 
 def current_settings() -> Settings:
@@ -34,16 +36,20 @@ def current_settings() -> Settings:
 
 
 @contextmanager
-def opened_context(*, creates: bool = False) -> Iterator[Context]:
+def opened_context(*, creates: bool = False, reads_only: bool = False) -> Iterator[Context]:
     """The command's context: settings read, database opened, strategies synced.
 
     A command that only reads never creates a database: a mistyped URL must
     not leave folders and files behind. One that ``creates`` items (an audit,
     a template) makes the database only at the default location, which no
-    one had to type; elsewhere ``optimizer db upgrade`` makes it.
+    one had to type; elsewhere ``optimizer db upgrade`` makes it. One that
+    ``reads_only`` (lists and shows) loads no strategy plugin.
     """
+    from optimizer.context import open_context
+
     settings = current_settings()
-    ctx = open_context(settings, create_database=creates and _default_database(settings))
+    ctx = open_context(settings, create_database=creates and _default_database(settings),
+                       with_strategies=not reads_only)
     try:
         yield ctx
     finally:
@@ -79,6 +85,8 @@ def page_options(default_sort: str) -> Callable:
 
 def make_page(limit: int | None, marker: str | None, sort: str) -> Page:
     """A storage page from the list options; a bad direction is a user error."""
+    from optimizer.db.query import Page
+
     key, _, direction = sort.partition(":")
     direction = direction or "asc"
     if direction not in ("asc", "desc"):

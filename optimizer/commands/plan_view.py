@@ -27,7 +27,8 @@ def stages(actions: Sequence[dict[str, Any]]) -> list[int]:
     stage_of: dict[int, int] = {}
     out = []
     for action in actions:
-        stage = 1 + max((stage_of.get(p, 0) for p in action["parents"]), default=0)
+        parents = action["parents"]
+        stage = 1 + max([stage_of.get(p, 0) for p in parents]) if parents else 1
         stage_of[action["index"]] = stage
         out.append(stage)
     return out
@@ -38,6 +39,17 @@ def stage_counts(actions: Sequence[dict[str, Any]]) -> dict[int, int]:
     counts: dict[int, int] = {}
     for stage in stages(actions):
         counts[stage] = counts.get(stage, 0) + 1
+    return counts
+
+
+def whole_plan_stage_counts(parents: Sequence[Sequence[int]]) -> dict[int, int]:
+    """:func:`stage_counts` of a whole plan given as each action's parents, by index."""
+    stage: list[int] = []
+    counts: dict[int, int] = {}
+    for before in parents:
+        k = 1 + max([stage[p] for p in before]) if before else 1
+        stage.append(k)
+        counts[k] = counts.get(k, 0) + 1
     return counts
 
 

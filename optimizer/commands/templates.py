@@ -78,7 +78,7 @@ def list_(goal: str | None, limit: int | None, marker: str | None, sort: str,
           output_format: str) -> None:
     """List audit templates."""
     filters = {"goal": goal} if goal else {}
-    with opened_context() as ctx, ctx.database.session() as session:
+    with opened_context(reads_only=True) as ctx, ctx.database.session() as session:
         views = [template_view(r) for r in
                  list_audit_templates(session, filters, make_page(limit, marker, sort))]
     emit_list(views, output_format, "Audit templates", TEMPLATE_COLUMNS)
@@ -89,7 +89,7 @@ def list_(goal: str | None, limit: int | None, marker: str | None, sort: str,
 @format_option
 def show(ident: str, output_format: str) -> None:
     """Show one audit template."""
-    with opened_context() as ctx, ctx.database.session() as session:
+    with opened_context(reads_only=True) as ctx, ctx.database.session() as session:
         view = template_view(get_audit_template(session, ident))
     _print_template(view, output_format)
 

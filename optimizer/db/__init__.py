@@ -12,46 +12,27 @@ one at an unknown revision is refused), then work in a session::
 Every function takes the session first; none commits. Errors a user can act
 on are :class:`optimizer.models.errors.UserError` subclasses from ``optimizer.db.errors``.
 """
-from optimizer.db.action_plans import (
-    add_action_plan,
-    delete_action_plan,
-    get_action,
-    get_action_plan,
-    list_action_plans,
-    list_actions,
-    set_action_plan_state,
-    set_action_state,
-    supersede_other_plans,
-    update_action_plan,
-)
-from optimizer.db.audits import (
-    create_audit,
-    create_audit_from_template,
-    delete_audit,
-    get_audit,
-    list_audits,
-    set_audit_state,
-    update_audit,
-)
-from optimizer.db.catalog import list_goals, list_strategies, sync_goals, sync_strategies
-from optimizer.db.engine import Database, make_engine, open_database
-from optimizer.db.migrate import (
-    RevisionState,
-    RevisionStatus,
-    check_revision,
-    current_revision,
-    head_revision,
-    revision_status,
-    upgrade,
-)
-from optimizer.db.query import Page
-from optimizer.db.templates import (
-    create_audit_template,
-    delete_audit_template,
-    get_audit_template,
-    list_audit_templates,
-    update_audit_template,
-)
+from optimizer.lazy import lazy_exports
+
+# name -> the module of this package that defines it, imported when the name is used
+_EXPORTS = {
+    "add_action_plan": "action_plans", "delete_action_plan": "action_plans",
+    "get_action": "action_plans", "get_action_plan": "action_plans",
+    "list_action_plans": "action_plans", "list_actions": "action_plans",
+    "set_action_plan_state": "action_plans", "set_action_state": "action_plans",
+    "supersede_other_plans": "action_plans", "update_action_plan": "action_plans",
+    "create_audit": "audits", "create_audit_from_template": "audits", "delete_audit": "audits",
+    "get_audit": "audits", "list_audits": "audits", "set_audit_state": "audits",
+    "update_audit": "audits", "list_goals": "catalog", "list_strategies": "catalog",
+    "sync_goals": "catalog", "sync_strategies": "catalog", "Database": "engine",
+    "make_engine": "engine", "open_database": "engine", "RevisionState": "migrate",
+    "RevisionStatus": "migrate", "check_revision": "migrate", "current_revision": "migrate",
+    "head_revision": "migrate", "revision_status": "migrate", "upgrade": "migrate",
+    "Page": "query", "create_audit_template": "templates", "delete_audit_template": "templates",
+    "get_audit_template": "templates", "list_audit_templates": "templates",
+    "update_audit_template": "templates",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "Database", "Page", "RevisionState", "RevisionStatus", "add_action_plan", "check_revision",

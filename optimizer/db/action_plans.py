@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session
 
 from optimizer import states
 from optimizer.db import query
+from optimizer.db.bulk import insert_columns
 from optimizer.db.errors import InvalidPlan
 from optimizer.db.query import Page, Table
 from optimizer.db.schema import ActionPlanRow, ActionRow, IndicatorRow
-from optimizer.db.types import new_uuid, utcnow
+from optimizer.db.types import new_uuids, utcnow
 from optimizer.states import ActionPlanState, ActionState
 
 PLANS = Table(
@@ -57,9 +58,10 @@ def add_action_plan(session: Session, plan_fields: Mapping[str, Any],
     plan = ActionPlanRow(**fields)
     session.add(plan)
     session.flush()  # the plan's id is needed by its actions
-    now = utcnow()
     if actions:
-        session.execute(insert(ActionRow.__table__), _action_rows(plan.id, actions, now))
+        now = utcnow()
+        insert_columns(session, ActionRow.__table__, _action_columns(actions),
+                       shared={"action_plan_id": plan.id, "created_at": now, "updated_at": now})
     if indicators:
         rows = []
         for number, indicator in enumerate(indicators):
@@ -71,27 +73,38 @@ def add_action_plan(session: Session, plan_fields: Mapping[str, Any],
     return plan
 
 
-def _action_rows(plan_id: int, actions: Sequence[Mapping[str, Any]], now) -> list[dict]:
-    rows = []
+def _action_columns(actions: Sequence[Mapping[str, Any]]) -> dict[str, list]:
+    """The actions as columns of the actions table, checked (plan and times are added apart)."""
+    count = len(actions)
+    uuids = new_uuids(count)
+    kinds, parameters, parents_of, states_of, messages, reasons = [], [], [], [], [], []
+    pending, known_states = ActionState.PENDING, states.ACTION_TRANSITIONS
     for index, action in enumerate(actions):
-        _check_keys(f"action {index}", action, ACTION_FIELDS, required=("type",))
-        parents = list(action.get("parents") or ())
+        get = action.get
+        if not (action.keys() <= ACTION_FIELDS and get("type") is not None):
+            _check_keys(f"action {index}", action, ACTION_FIELDS, required=("type",))
+        parents = list(get("parents") or ())
         for parent in parents:
             # Plans are applied in list order, so a parent must come earlier.
             if not isinstance(parent, int) or isinstance(parent, bool) or not 0 <= parent < index:
                 raise InvalidPlan(f"action {index}: parent {parent!r} is not the index of an "
                                   "earlier action")
-        state = action.get("state", ActionState.PENDING)
-        if state not in states.ACTION_TRANSITIONS:
+        state = get("state", pending)
+        if state not in known_states:
             raise InvalidPlan(f"action {index}: state {state!r} does not exist")
-        rows.append({
-            "uuid": action.get("uuid") or new_uuid(), "action_plan_id": plan_id,
-            "index": index, "type": action["type"],
-            "parameters": dict(action.get("parameters") or {}), "parents": parents,
-            "state": state, "status_message": action.get("status_message"),
-            "reason": action.get("reason") or "", "created_at": now, "updated_at": now,
-        })
-    return rows
+        given = get("parameters") or {}
+        # serialised at once, so only a mapping that is not a dict is copied
+        parameters.append(given if type(given) is dict else dict(given))
+        if "uuid" in action and action["uuid"]:
+            uuids[index] = action["uuid"]
+        kinds.append(action["type"])
+        parents_of.append(parents)
+        states_of.append(state)
+        messages.append(get("status_message"))
+        reasons.append(get("reason") or "")
+    return {"uuid": uuids, "index": list(range(count)), "type": kinds,
+            "parameters": parameters, "parents": parents_of, "state": states_of,
+            "status_message": messages, "reason": reasons, "attempts": [0] * count}
 
 
 def _check_keys(what: str, given: Mapping[str, Any], allowed: frozenset[str],

@@ -30,6 +30,7 @@ from optimizer.decision.effects import host_changes
 from optimizer.decision.recording import OutcomeNotRecorded, RecordRetry, unreachable
 from optimizer.decision.scope import apply_scope
 from optimizer.decision.selection import Candidate, choose
+from optimizer.gc_pause import gc_paused
 from optimizer.models.errors import UserError
 from optimizer.models.snapshot import ClusterSnapshot
 from optimizer.planning import PlannerConfig, plan
@@ -84,7 +85,8 @@ class DecisionEngine:
                                    stored[2] or "")
         else:
             try:
-                outcome = self._decide(uuid, *request)
+                with gc_paused():  # millions of short-lived objects, no cycles
+                    outcome = self._decide(uuid, *request)
             except OutcomeNotRecorded:
                 raise
             except UserError as exc:
@@ -140,7 +142,7 @@ class DecisionEngine:
         fields = {"uuid": plan_uuid, "audit_id": audit_id, "strategy": strategy.name,
                   "global_efficacy": efficacy, "estimated_duration_s": duration,
                   "host_changes": host_changes(snapshot, solution), "status_message": message}
-        actions = _in_execution_order(graph.to_records(), graph.topological_order())
+        actions = graph.execution_records()
         indicators = [{"name": i.name, "value": float(i.value), "unit": i.unit,
                        "description": i.description} for i in solution.indicators]
 
@@ -181,15 +183,6 @@ def _stored_plan(session, audit_id: int) -> tuple[str, str, str | None] | None:
         .where(ActionPlanRow.audit_id == audit_id, ActionPlanRow.deleted_at.is_(None))
         .order_by(ActionPlanRow.id.desc()).limit(1)).first()
     return None if row is None else (row[0], row[1], row[2])
-
-
-def _in_execution_order(records: list[dict], order: list[int]) -> list[dict]:
-    """Actions renumbered so each comes after its parents, as they are stored."""
-    position = {node: k for k, node in enumerate(order)}
-    return [{"type": records[node]["type"], "parameters": records[node]["parameters"],
-             "reason": records[node]["reason"],
-             "parents": sorted(position[p] for p in records[node]["parents"])}
-            for node in order]
 
 
 def _supersede_older(session, audit_id: int, newest_id: int) -> None:

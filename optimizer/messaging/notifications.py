@@ -29,6 +29,7 @@ from typing import Any
 import oslo_messaging
 from sqlalchemy import event, select
 
+from optimizer.db.bulk import add_insert_listener
 from optimizer.db.engine import Database
 from optimizer.db.schema import ActionPlanRow, ActionRow, AuditRow
 from optimizer.messaging.transport import notification_transport
@@ -154,9 +155,18 @@ def watch_database(database: Database, emitter: NotificationEmitter) -> Callable
     for name, hook in hooks:
         event.listen(sessions, name, hook)
 
+    def bulk_inserted(session, table: str, rows: Callable[[], list[dict]]) -> None:
+        # a plan's actions are stored by one bulk insert, which the ORM's events miss
+        if table in KINDS and session.get_bind() is database.engine:
+            _pending(session).extend((table, "create", row, None) for row in rows()
+                                     if "uuid" in row)
+
+    remove_bulk_hook = add_insert_listener(bulk_inserted)
+
     def unhook() -> None:
         for name, hook in hooks:
             event.remove(sessions, name, hook)
+        remove_bulk_hook()
 
     return unhook
 

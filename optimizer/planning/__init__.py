@@ -6,9 +6,13 @@ each host within its allocatable capacity and every anti-affinity group
 apart; ``graph.schedule()`` estimates how long it takes under the applier's
 limits.
 """
-from optimizer.planning.builder import plan
-from optimizer.planning.config import PlanInfeasible, PlannerConfig
-from optimizer.planning.graph import ActionGraph
-from optimizer.planning.schedule import Schedule
+from optimizer.lazy import lazy_exports
+
+# name -> the module of this package that defines it, imported when the name is used
+_EXPORTS = {
+    "plan": "builder", "PlanInfeasible": "config", "PlannerConfig": "config",
+    "ActionGraph": "graph", "Schedule": "schedule",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = ["ActionGraph", "PlanInfeasible", "PlannerConfig", "Schedule", "plan"]

@@ -25,7 +25,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
-import networkx as nx
 import numpy as np
 
 from optimizer.models.records import MEMORY
@@ -261,6 +260,8 @@ def _break_cycles(snapshot: ClusterSnapshot, actions: list[Action], table: _HopT
                   controls: _Controls, parents: np.ndarray,
                   children: np.ndarray, stuck: np.ndarray) -> None:
     """Detour one migration of every cycle through a host with spare room."""
+    import networkx as nx  # only plans with cycles need it; importing it costs 0.1 s
+
     on_cycle = np.isin(parents, stuck) & np.isin(children, stuck)
     graph = nx.DiGraph()
     graph.add_edges_from(zip(parents[on_cycle].tolist(), children[on_cycle].tolist(),

@@ -11,9 +11,9 @@ import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from functools import cache, cached_property
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
 
 from optimizer.models.errors import UserError
@@ -28,6 +28,8 @@ from optimizer.strategies.solution import (
 )
 
 if TYPE_CHECKING:
+    import networkx as nx
+
     from optimizer.planning.schedule import Schedule
 
 ACTION_TYPES: dict[str, type[Action]] = {
@@ -39,9 +41,19 @@ def _parameter_names(cls: type[Action]) -> tuple[str, ...]:
     return tuple(f.name for f in fields(cls) if f.name != "reason")
 
 
+@cache
+def _parameter_getter(cls: type[Action]) -> attrgetter | None:
+    names = _parameter_names(cls)
+    return attrgetter(*names) if names else None
+
+
 def _parameters(action: Action) -> dict:
     """``action.parameters()`` without its deep copy: action fields are plain values."""
-    return {name: getattr(action, name) for name in _parameter_names(type(action))}
+    names, get = _parameter_names(type(action)), _parameter_getter(type(action))
+    if get is None:
+        return {}
+    values = get(action)  # in C; one name gives the value itself, several a tuple
+    return {names[0]: values} if len(names) == 1 else dict(zip(names, values, strict=True))
 
 
 def action_duration(action: Action, memory_mb: float, config: PlannerConfig) -> float:
@@ -106,7 +118,13 @@ class ActionGraph:
 
     def parents(self, node: int) -> list[int]:
         """Ids of the actions that must finish before ``node`` starts, ascending."""
-        return self.parent_ids[self.parent_start[node]:self.parent_start[node + 1]].tolist()
+        return list(self.parent_lists[node])
+
+    @cached_property
+    def parent_lists(self) -> list[list[int]]:
+        """Each node's parents, ascending (shared lists: do not change them)."""
+        ids, start = self.parent_ids.tolist(), self.parent_start.tolist()
+        return [ids[start[k]:start[k + 1]] for k in range(len(self))]
 
     def duration(self, node: int) -> float:
         return float(self.durations[node])
@@ -125,6 +143,8 @@ class ActionGraph:
     @cached_property
     def graph(self) -> nx.DiGraph:
         """The same graph as networkx, for analysis and drawing."""
+        import networkx as nx  # for this view only: planning does not need it
+
         graph = nx.DiGraph()
         graph.add_nodes_from(
             (k, {"action": a, "duration_s": self.duration(k), "parents": self.parents(k)})
@@ -177,9 +197,28 @@ class ActionGraph:
         """One dict a node, by id: what the database stores."""
         return [
             {"id": node, "type": action.type, "parameters": _parameters(action),
-             "reason": action.reason, "parents": self.parents(node)}
-            for node, action in enumerate(self.actions)
+             "reason": action.reason, "parents": list(parents)}
+            for node, (action, parents) in enumerate(zip(self.actions, self.parent_lists,
+                                                         strict=True))
         ]
+
+    def execution_records(self) -> list[dict]:
+        """The actions in :meth:`topological_order`, each with ``type``, ``parameters``,
+        ``reason`` and ``parents`` given as positions in that order: a plan as it is stored."""
+        order = self.topological_order()
+        position = [0] * len(order)
+        for k, node in enumerate(order):
+            position[node] = k
+        actions, parent_lists = self.actions, self.parent_lists
+        stored = []
+        for node in order:
+            action = actions[node]
+            parents = [position[p] for p in parent_lists[node]]
+            if len(parents) > 1:
+                parents.sort()
+            stored.append({"type": action.type, "parameters": _parameters(action),
+                           "reason": action.reason, "parents": parents})
+        return stored
 
     @classmethod
     def from_records(cls, records: Iterable[Mapping], config: PlannerConfig | None = None,

@@ -36,7 +36,7 @@ def simulate(graph: ActionGraph) -> Schedule:
     order = graph.topological_order()
     duration = graph.durations.tolist()
     children = graph.children
-    parents = [graph.parents(node) for node in range(n)]
+    parents = graph.parent_lists
     host_ids: dict[str, int] = {}
     hosts: list[tuple[int, ...]] = [()] * n  # a migration's source and destination
     for node, action in enumerate(graph.actions):
@@ -46,11 +46,12 @@ def simulate(graph: ActionGraph) -> Schedule:
 
     earliest = [0.0] * n  # finish time with unlimited concurrency
     for node in order:
-        earliest[node] = max((earliest[p] for p in parents[node]), default=0.0) + duration[node]
+        before = parents[node]
+        earliest[node] = duration[node] + (max([earliest[p] for p in before]) if before else 0.0)
     remaining = [0.0] * n  # longest chain from the node's start to the end: its priority
     for node in reversed(order):
-        remaining[node] = duration[node] + max((remaining[c] for c in children[node]),
-                                               default=0.0)
+        after = children[node]
+        remaining[node] = duration[node] + (max([remaining[c] for c in after]) if after else 0.0)
 
     per_host, parallel = graph.max_migrations_per_host, graph.max_parallel_migrations
     waiting = [len(p) for p in parents]
@@ -65,40 +66,46 @@ def simulate(graph: ActionGraph) -> Schedule:
     moving = peak = 0
     now = 0.0
 
-    def begin(node: int) -> None:
-        start[node], finish[node] = now, now + duration[node]
-        heapq.heappush(running, (finish[node], node))
+    push, pop = heapq.heappush, heapq.heappop  # the loop below runs once per action
 
     while True:
         for node in ready_other:
-            begin(node)
+            start[node] = now
+            finish[node] = end = now + duration[node]
+            push(running, (end, node))
         ready_other.clear()
         while ready_moves and moving < parallel:
-            entry = heapq.heappop(ready_moves)
+            entry = pop(ready_moves)
             node = entry[1]
-            full = next((h for h in hosts[node] if busy[h] >= per_host), None)
+            source, destination = hosts[node]
+            full = (source if busy[source] >= per_host
+                    else destination if busy[destination] >= per_host else None)
             if full is not None:
                 blocked[full].append(entry)  # retried when that host frees a slot
                 continue
-            for h in hosts[node]:
-                busy[h] += 1
+            busy[source] += 1
+            busy[destination] += 1
             moving += 1
-            begin(node)
-        peak = max(peak, moving)
+            start[node] = now
+            finish[node] = end = now + duration[node]
+            push(running, (end, node))
+        if moving > peak:
+            peak = moving
         if not running:
             break
-        now, node = heapq.heappop(running)
+        now, node = pop(running)
         if hosts[node]:
             moving -= 1
             for h in hosts[node]:
                 busy[h] -= 1
-                for entry in blocked.pop(h, ()):
-                    heapq.heappush(ready_moves, entry)
+                if h in blocked:
+                    for entry in blocked.pop(h):
+                        push(ready_moves, entry)
         for child in children[node]:
             waiting[child] -= 1
             if not waiting[child]:
                 if hosts[child]:
-                    heapq.heappush(ready_moves, (-remaining[child], child))
+                    push(ready_moves, (-remaining[child], child))
                 else:
                     ready_other.append(child)
     return Schedule(start, finish, max(finish, default=0.0), max(earliest, default=0.0), peak)

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 import optimizer.cli
+import optimizer.demo
 import optimizer.plugins
 from optimizer.cli import cli
 
@@ -308,7 +309,7 @@ def _explode(*args, **kwargs):
 
 
 def test_internal_error_is_one_line_with_exit_1(monkeypatch):
-    monkeypatch.setattr(optimizer.cli, "run_demo", _explode)
+    monkeypatch.setattr(optimizer.demo, "run_demo", _explode)  # the demo command imports it
     result = invoke("demo", "--strategy", "dummy")
     assert result.exit_code == 1
     assert result.stderr.strip() == (
@@ -316,7 +317,7 @@ def test_internal_error_is_one_line_with_exit_1(monkeypatch):
 
 
 def test_debug_shows_the_traceback(monkeypatch):
-    monkeypatch.setattr(optimizer.cli, "run_demo", _explode)
+    monkeypatch.setattr(optimizer.demo, "run_demo", _explode)  # the demo command imports it
     result = invoke("--debug", "demo", "--strategy", "dummy")
     assert result.exit_code == 1
     assert "Traceback" in result.stderr and "_explode" in result.stderr

@@ -8,7 +8,7 @@ from __future__ import annotations
 from click.testing import CliRunner
 from sqlalchemy.orm import sessionmaker
 
-import optimizer.commands.common
+import optimizer.context
 from optimizer.cli import EXIT_DATABASE_UNREACHABLE, cli
 from optimizer.db.engine import make_engine
 from tests.optimizer.api.test_database_down import down_url
@@ -33,7 +33,7 @@ def test_unreachable_at_start_up(tmp_path):
 def test_unreachable_in_the_middle_of_a_command(tmp_path, monkeypatch):
     """Opened fine, then the server went away: no 'internal error (a bug)'."""
     engines = []
-    opened = optimizer.commands.common.open_context
+    opened = optimizer.context.open_context  # commands import it when they open the database
 
     def open_then_lose(settings, **options):
         ctx = opened(settings, **options)
@@ -44,7 +44,7 @@ def test_unreachable_in_the_middle_of_a_command(tmp_path, monkeypatch):
     database = f"sqlite:///{tmp_path / 'o.db'}"
     # a read never creates a database: make it first, then lose it mid-command
     assert CliRunner().invoke(cli, ["--database-url", database, "db", "upgrade"]).exit_code == 0
-    monkeypatch.setattr(optimizer.commands.common, "open_context", open_then_lose)
+    monkeypatch.setattr(optimizer.context, "open_context", open_then_lose)
     try:
         result = CliRunner().invoke(cli, ["--database-url", database, "audit", "list"])
     finally:

@@ -200,6 +200,21 @@ def test_a_swap_with_no_host_to_detour_through_is_infeasible_naming_both_hosts()
 # ----- the graph as data and as a schedule ---------------------------------------
 
 
+def test_execution_records_put_parents_first_and_number_them_by_position():
+    snap = evacuation()
+    graph = plan(snap, solution(move("a", "h1", "h2"), move("b", "h1", "h3"),
+                                ChangeServiceState(host="h1", state="disabled", reason="empty")))
+    stored = graph.execution_records()
+    records = graph.to_records()
+    order = graph.topological_order()
+    assert order[0] == 2, "the host is disabled before its instances leave"
+    assert [r["type"] for r in stored] == [records[node]["type"] for node in order]
+    assert stored[0] == {"type": "change_service_state", "reason": "empty", "parents": [],
+                         "parameters": {"host": "h1", "state": "disabled"}}
+    assert [r["parents"] for r in stored[1:]] == [[0], [0]]
+    assert stored[1]["parameters"] == records[0]["parameters"]
+
+
 def test_records_round_trip():
     snap = evacuation()
     graph = plan(snap, solution(move("a", "h1", "h2"), move("b", "h1", "h3"),

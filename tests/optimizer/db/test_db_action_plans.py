@@ -83,6 +83,27 @@ def test_bulk_plan_keeps_every_action_in_order(db, audit):
         assert len({a.uuid for a in actions}) == BULK_ACTIONS
 
 
+def test_bulk_actions_keep_their_values_as_the_orm_reads_them(db, audit, caplog):
+    """Text COPY and executemany get tabs, newlines, backslashes, NaN and int keys right."""
+    odd = "tab\there\nnew line \\ backslash \r é"
+    with db.session() as session:
+        plan = add_action_plan(session, {"audit_id": audit.id, "strategy": "dummy"}, [
+            {"type": "nop", "reason": odd, "status_message": odd,
+             "parameters": {"message": odd, "load": float("nan"), "nested": [1.5, None]}},
+            {"type": "nop", "parameters": {1: "int key"}, "parents": [0], "reason": ""},
+        ])
+        uuid, created = plan.uuid, plan.created_at
+    assert "NaN or infinite" in caplog.text
+    with db.session() as session:
+        first, second = list_actions(session, get_action_plan(session, uuid))
+    assert first.reason == odd and first.status_message == odd
+    assert first.parameters == {"message": odd, "load": None, "nested": [1.5, None]}
+    assert second.parameters == {"1": "int key"} and second.parents == [0]
+    assert second.reason == "" and second.status_message is None and second.attempts == 0
+    assert first.created_at.tzinfo is not None
+    assert abs((first.created_at - created).total_seconds()) < 5
+
+
 @pytest.mark.parametrize(("actions", "message"), [
     ([{"type": "nop", "parents": [0]}], "action 0: parent 0 is not the index of an earlier"),
     ([{"type": "nop"}, {"type": "nop", "parents": [5]}], "action 1: parent 5"),

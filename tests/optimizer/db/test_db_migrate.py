@@ -31,6 +31,20 @@ def test_upgrade_brings_database_to_head(new_url):
     assert upgrade(url).state is RevisionState.CURRENT, "upgrading twice changes nothing"
 
 
+def test_the_head_known_without_alembic_is_alembics_head():
+    from optimizer.db.migrate import HEAD_REVISION
+
+    assert head_revision() == HEAD_REVISION, (
+        "a new migration script: set optimizer.db.migrate.HEAD_REVISION to its revision")
+
+
+def test_an_older_revision_is_seen_behind(new_url):
+    url = new_url()
+    upgrade(url, "0002")
+    status = check_revision(url)
+    assert (status.state, status.current) == (RevisionState.BEHIND, "0002")
+
+
 def test_open_database_creates_tables_on_first_use(new_url):
     url = new_url()
     database = open_database(url)
