@@ -95,6 +95,7 @@ def instance_size_problem(sizes: tuple[Any, Any, Any]) -> str | None:
     for name, value, limit in zip(RESOURCES, sizes, MAX_INSTANCE_SIZE, strict=True):
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             return f"{name} must be a number, got {type(value).__name__} {value!r}"[:120]
-        if not math.isfinite(value) or not 0 <= value <= limit:
-            return f"{name} must be between 0 and {limit:.0f}, got {value!r}"
+        # the range first: math.isfinite overflows on an integer beyond a float's range
+        if not 0 <= value <= limit or not math.isfinite(value):
+            return f"{name} must be between 0 and {limit:.0f}, got {value!r}"[:120]
     return None

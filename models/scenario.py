@@ -182,10 +182,18 @@ def _label(kind: str, item: Any, key: str, k: int) -> str:
 def _size(item: dict, field: str, label: str, default: float | None = None) -> float:
     value = item.get(field, default)
     if (not isinstance(value, _NUMBER) or isinstance(value, bool)
-            or not math.isfinite(value) or value < 0):
-        what = "missing" if field not in item else f"got {value!r}"
+            or not _finite(value) or value < 0):
+        what = "missing" if field not in item else f"got {repr(value)[:40]}"
         raise ScenarioError(f"{label}: field {field!r} must be a non-negative number, {what}")
     return value
+
+
+def _finite(value: float | int) -> bool:
+    """Whether ``value`` is a finite float; JSON integers beyond a float's range are not."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def _fraction(item: dict, field: str, label: str, default: float) -> float:

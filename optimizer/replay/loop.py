@@ -47,7 +47,7 @@ from optimizer.applier.policy import ExecutionPolicy
 from optimizer.db import create_audit, get_action_plan, set_action_plan_state, update_action_plan
 from optimizer.db.engine import open_database
 from optimizer.db.schema import ActionPlanRow, ActionRow
-from optimizer.decision.engine import DecisionEngine, _check_pinned, _in_execution_order
+from optimizer.decision.engine import DecisionEngine, _check_pinned
 from optimizer.decision.selection import choose
 from optimizer.guard_rails import GuardRails, PlanLoad, breaches
 from optimizer.models.errors import UserError
@@ -209,7 +209,7 @@ class ProductionRounds:
             graph = plan(snapshot, solution, self.planner)
         except UserError as exc:
             raise UserError(f"replay round at {t:.1f} s: the audit failed: {exc}") from None
-        records = _in_execution_order(graph.to_records(), graph.topological_order())
+        records = graph.execution_records()
         uuid = f"replay-plan-{self.counts['audits'] + 1}"
         indicators = {i.name: i.value for i in solution.indicators}
         memory_mb = self._memory_mb([m.instance for m in solution.migrations], indicators)

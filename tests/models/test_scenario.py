@@ -105,6 +105,9 @@ _DELETE = object()
     ("instances", 2, "memory_mb", 1e300,
      r"instance 'c': field 'memory_mb' must be at most 67108864, got 1e\+300"),
     ("instances", 0, "cpu_util", 1.5, r"instance 'a': field 'cpu_util' .* got 1\.5"),
+    # JSON integers beyond a float's range: refused, not an OverflowError
+    ("hosts", 0, "memory_mb", 10**400, r"host 'h1': field 'memory_mb' .* got 1000000000"),
+    ("instances", 2, "vcpus", 10**400, r"instance 'c': field 'vcpus' .* got 1000000000"),
     ("instances", 1, "host", "h9", r"instance b: field 'host' names unknown host 'h9'"),
     ("instances", 1, "server_group", "cache",
      r"instance b: field 'server_group' names unknown group 'cache'"),
