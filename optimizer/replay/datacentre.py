@@ -146,7 +146,7 @@ def snapshot_datacentre(snapshot: ClusterSnapshot, series: np.ndarray, step_s: i
         group_policies=tuple(snapshot.group_policies),
         notes={"power_models": dict(sorted(counts.items())),
                "power_tables": tables_source if tables is not None else
-               f"built-in {DEFAULT_POWER.name} for every host (no --power-tables)"},
+               "built-in for every host: no --power-tables given"},
     )
 
 
