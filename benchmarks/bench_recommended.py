@@ -26,6 +26,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench_replay import TRACES, days_named  # noqa: E402  (this folder is on sys.path)
+
 from optimizer.replay.fidelity import fidelity_from  # noqa: E402
 from optimizer.replay.policies import (  # noqa: E402
     RECOMMENDED_STRATEGY,
@@ -35,7 +37,6 @@ from optimizer.replay.policies import (  # noqa: E402
 from optimizer.replay.simulation import Replay, Setup  # noqa: E402
 from optimizer.replay.traces import load_traces  # noqa: E402
 
-TRACES = REPO.parent / "shared" / "data" / "planetlab"
 BASELINE = "lr-mmt-1.2"
 ESV_RATIO = 0.5
 ENERGY_RATIO = 1.0
@@ -102,8 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     if not TRACES.is_dir():
         print(f"bench_recommended: {TRACES} is missing", file=sys.stderr)
         return 2
-    days = sorted(d.name for d in TRACES.iterdir() if d.is_dir()) if args.days == "all" \
-        else args.days.split(",")
+    days = days_named(args.days)
     runs = [(d, p) for d in days for p in ("recommended", BASELINE)]
     started = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:

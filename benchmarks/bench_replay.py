@@ -66,14 +66,19 @@ def run_one(day: str, policy: str, fidelity: str, rounds: str) -> dict:
     spec, fid = parse_policy(policy), fidelity_from(fidelity)
     chosen = None  # applier: the replay's default, production's rounds
     if rounds == "direct" and spec.migrates:
-        chosen = DirectRounds.for_policy(spec, fid,
-                                         setup.host_bw_mbit / 8 * fid.migration_share_of_bw,
-                                         setup.interval_s)
+        chosen = DirectRounds()
     result = Replay(traces, spec, fid, setup, rounds=chosen).run()
     out = result.to_json()
     out["wall_seconds"] = time.perf_counter() - started
     out.pop("timeline")
     return {"day": day, "policy": policy, **out, "execution": rounds}
+
+
+def days_named(arg: str) -> list[str]:
+    """The days ``--days`` names: comma-separated, or ``all`` for every folder of traces."""
+    if arg == "all":
+        return sorted(d.name for d in TRACES.iterdir() if d.is_dir())
+    return arg.split(",")
 
 
 def deviation(ours: float, ref: float | None) -> float | None:
@@ -98,8 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     if not TRACES.is_dir():
         print(f"bench_replay: {TRACES} is missing", file=sys.stderr)
         return 2
-    days = sorted(d.name for d in TRACES.iterdir() if d.is_dir()) if args.days == "all" \
-        else args.days.split(",")
+    days = days_named(args.days)
     modes = args.rounds.split(",")
     runs = [(d, p, m) for m in modes for d in days for p in args.policies.split(",")
             if m == "direct" or p not in ("npa", "dvfs") or len(modes) == 1]

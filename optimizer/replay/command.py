@@ -155,7 +155,7 @@ def replay_command(traces_dir, scenario_file, from_cloud, since, policy, strateg
                                                      interval, duration)
         traces = None
     if execution == "direct":
-        rounds = _direct_rounds(click.get_current_context(), rounds_settings, spec, fid, setup)
+        rounds = _direct_rounds(click.get_current_context(), rounds_settings, spec)
     else:
         rounds = _rounds(rounds_settings, spec, fid, setup, max_parallel_migrations,
                          max_migrations_per_host, journal)
@@ -258,7 +258,7 @@ def _template_settings(name: str, assignments: dict):
                              rails, where=f"audit template {template}"))
 
 
-def _direct_rounds(ctx: click.Context, settings, spec, fid, setup):
+def _direct_rounds(ctx: click.Context, settings, spec):
     """CloudSim's execution of a --policy's rounds (None for npa and dvfs: no rounds)."""
     from optimizer.models.errors import UserError
     from optimizer.replay.direct import DirectRounds
@@ -274,8 +274,7 @@ def _direct_rounds(ctx: click.Context, settings, spec, fid, setup):
                         "none")
     if not spec.migrates:
         return None
-    return DirectRounds.for_policy(spec, fid, setup.host_bw_mbit / 8 * fid.migration_share_of_bw,
-                                   setup.interval_s)
+    return DirectRounds()
 
 
 def _rounds(settings, spec, fid, setup, max_parallel, max_per_host, journal):

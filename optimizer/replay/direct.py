@@ -15,30 +15,25 @@ from __future__ import annotations
 
 import numpy as np
 
+from optimizer.replay.loop import policy_parameters
 from optimizer.replay.production import SnapshotMaker
 from optimizer.strategies.power_aware_consolidation import ConsolidationPolicy, plan_round
 
 
 class DirectRounds:
-    """The literature's round, its migrations started in the simulation at once."""
+    """The replay's --policy round, its migrations started in the simulation at once."""
 
     target_load = 1.0
 
-    def __init__(self, policy: ConsolidationPolicy):
-        self.policy = policy
+    def __init__(self):
+        self.policy: ConsolidationPolicy | None = None
         self.maker: SnapshotMaker | None = None
 
-    @classmethod
-    def for_policy(cls, spec, fidelity, migration_mb_per_s: float,
-                   interval_s: float) -> DirectRounds:
-        """The round policy of a replay policy (``lr-mmt-1.2``) under ``fidelity``."""
-        return cls(ConsolidationPolicy(
-            detector=spec.detector, safety=spec.safety, selection=spec.selection,
-            count_round_placements=fidelity.count_round_placements,
-            lr_weighted=fidelity.lr_weighted, interval_s=interval_s,
-            migration_mb_per_s=migration_mb_per_s, **dict(spec.options)))
-
     def start(self, replay) -> None:
+        """The round policy of the replay's policy and fidelity, as the plugin would build it."""
+        self.policy = ConsolidationPolicy(
+            **policy_parameters(replay.policy, replay.fidelity, replay.mig_mb_s),
+            interval_s=replay.setup.interval_s)
         self.maker = SnapshotMaker(replay)
 
     def __call__(self, replay, t: float) -> int:

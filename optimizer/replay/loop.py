@@ -99,15 +99,20 @@ class RoundSettings:
         return float(getattr(typed, "target_cpu_load", 1.0))
 
 
+def policy_parameters(policy, fidelity, migration_mb_per_s: float) -> dict:
+    """The power-aware consolidation plugin's parameters for a literature policy under
+    ``fidelity`` (the round's own choices: detector, selection, the fidelity's switches)."""
+    return {"detector": policy.detector, "safety": policy.safety, "selection": policy.selection,
+            "count_round_placements": fidelity.count_round_placements,
+            "lr_weighted": fidelity.lr_weighted, "migration_mb_per_s": migration_mb_per_s,
+            **dict(policy.options)}
+
+
 def policy_settings(policy, fidelity, migration_mb_per_s: float) -> RoundSettings:
     """A literature policy (``lr-mmt-1.2``) as an audit of the power-aware consolidation plugin."""
     from optimizer.plugins import find_strategy
 
-    parameters = {"detector": policy.detector, "safety": policy.safety,
-                  "selection": policy.selection,
-                  "count_round_placements": fidelity.count_round_placements,
-                  "lr_weighted": fidelity.lr_weighted, "migration_mb_per_s": migration_mb_per_s,
-                  **dict(policy.options)}
+    parameters = policy_parameters(policy, fidelity, migration_mb_per_s)
     strategy = find_strategy(POLICY_STRATEGY)
     return RoundSettings(goal=strategy.goal, strategy=POLICY_STRATEGY, parameters=parameters,
                          strategies={POLICY_STRATEGY: strategy})

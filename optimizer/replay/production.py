@@ -129,12 +129,7 @@ class SnapshotMaker:
             movable &= dc.vm_movable[vms]
         room = flavor = None
         if dc.host_allocatable is not None:
-            # Nova's view: a VM holds its flavor on its host, and on its target while it moves
-            used = np.zeros_like(dc.host_allocatable)
-            np.add.at(used, r.host[vms], dc.vm_flavor[vms])
-            for m in r.flights:
-                used[m.target] += dc.vm_flavor[m.vm]
-            room, flavor = dc.host_allocatable - used, dc.vm_flavor[vms]
+            room, flavor = dc.host_allocatable - r.flavors_allocated(), dc.vm_flavor[vms]
         return RoundInput(
             host_capacity=r.h_cap, host_core=r.h_core, host_util=r.state.util,
             host_model=r.h_model, power_tables=r.tables, vm_host=r.host[vms],

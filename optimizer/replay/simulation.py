@@ -437,6 +437,17 @@ class Replay:
         if account:
             self._update(te, tick=False)
 
+    def flavors_allocated(self) -> np.ndarray:
+        """(H, R) what the VMs' flavors take on each host, as Nova counts it: a VM on its
+        host, and also on its target while it migrates. Needs the data centre's flavors."""
+        dc = self.datacentre
+        on = np.flatnonzero(self.alive & (self.host >= 0))
+        used = np.zeros_like(dc.host_allocatable)
+        np.add.at(used, self.host[on], dc.vm_flavor[on])
+        for m in self.flights:
+            used[m.target] += dc.vm_flavor[m.vm]
+        return used
+
     def refusal(self, v: int, h: int) -> str | None:
         """Why the cloud would refuse to move VM ``v`` to host ``h`` now; None if it would not.
 
@@ -450,10 +461,7 @@ class Replay:
         if dc.host_receives is not None and not dc.host_receives[h]:
             return "the host is down or disabled"
         if dc.host_allocatable is not None:
-            used = dc.vm_flavor[self.alive & (self.host == h)].sum(axis=0)
-            for m in self.flights:
-                if m.target == h:
-                    used = used + dc.vm_flavor[m.vm]
+            used = self.flavors_allocated()[h]
             if np.any(used + dc.vm_flavor[v] > dc.host_allocatable[h] + 1e-9):
                 return "the host has no room for its flavor"
         g = -1 if dc.vm_group is None else int(dc.vm_group[v])

@@ -175,7 +175,7 @@ def test_direct_rounds_start_the_whole_round_at_its_time(tmp_path):
     setup = Setup(hosts=6, duration_s=3000)
     traces = load_traces(day(tmp_path, rows=12), setup.samples)
     spec, fid = parse_policy("thr-mmt-0.8"), fidelity_from("cloudsim-3.0.3")
-    rounds = direct.DirectRounds.for_policy(spec, fid, 62.5, setup.interval_s)
+    rounds = direct.DirectRounds()
     replay = Replay(traces, spec, fid, setup, rounds=rounds)
     starts, proposed = [], []
     real_start, real_plan = replay.start_migration, direct.plan_round
