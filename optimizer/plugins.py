@@ -82,3 +82,25 @@ def find_strategy(name: str, plugins: Plugins | None = None) -> Strategy:
             raise UnknownStrategy(f"strategy {name!r} failed to load: {failure.error}")
     raise UnknownStrategy(
         f"unknown strategy {name!r} (installed: {', '.join(sorted(plugins.loaded)) or 'none'})")
+
+
+SCORING_ENGINE_GROUP = "optimizer.scoring_engines"
+
+
+def _check_scoring_engine(name: str, obj: Any) -> None:
+    missing = [attr for attr in ("name", "description", "metainfo", "calculate_score")
+               if not hasattr(obj, attr)]
+    if missing:
+        raise TypeError(f"scoring engine lacks {', '.join(missing)} (got {obj!r})")
+    if obj.name != name:
+        raise ValueError(f"entry point name {name!r} differs from the engine's name {obj.name!r}")
+
+
+def load_scoring_engines() -> Plugins:
+    """Installed scoring engines (Watcher's machine-learning scorers), keyed by name.
+
+    A scoring engine has ``name``, ``description``, ``metainfo`` (text saying
+    what its features and scores mean) and ``calculate_score(features)``; none
+    ships with the optimizer, a third party declares one under this group.
+    """
+    return load_group(SCORING_ENGINE_GROUP, _check_scoring_engine)

@@ -29,22 +29,54 @@ DOC_SECTIONS = ("Optimizes", "Metrics", "Parameters", "Limits")
 
 
 @dataclass(frozen=True)
+class IndicatorSpec:
+    """An efficacy indicator a goal's plans report: published as the goal's specification."""
+
+    name: str
+    description: str
+    unit: str
+    minimum: float = 0.0
+
+    def as_dict(self) -> dict:
+        """Watcher's shape of an indicator specification (its ``schema`` as JSON schema)."""
+        return {"name": self.name, "description": self.description, "unit": self.unit,
+                "schema": {"type": "number", "minimum": self.minimum}}
+
+
+@dataclass(frozen=True)
 class Goal:
     """What an audit wants to achieve; strategies are grouped under goals."""
 
     name: str
     display_name: str
     description: str
+    # the indicators every strategy of the goal reports, under Watcher's names where
+    # Watcher has one, so tools reading a goal know what its plans will say
+    efficacy_specification: tuple[IndicatorSpec, ...] = ()
 
+
+MIGRATIONS = IndicatorSpec("instance_migrations_count",
+                           "The number of instance migrations to be performed.", "migrations")
 
 GOALS = {g.name: g for g in (
-    Goal("dummy", "Dummy goal", "Exercises the machinery; changes nothing."),
+    Goal("dummy", "Dummy goal", "Exercises the machinery; changes nothing.",
+         (IndicatorSpec("planned_actions", "The number of actions planned.", "actions"),)),
     Goal("server_consolidation", "Server consolidation",
-         "Run the instances on as few hosts as possible, so the others can be released."),
+         "Run the instances on as few hosts as possible, so the others can be released.",
+         (IndicatorSpec("compute_nodes_count", "Hosts running instances before the plan.",
+                        "hosts"),
+          IndicatorSpec("released_compute_nodes_count",
+                        "Hosts the plan leaves without instances.", "hosts"),
+          MIGRATIONS)),
     Goal("workload_balancing", "Workload balancing",
-         "Spread the load so that no host is much busier than the others."),
+         "Spread the load so that no host is much busier than the others.",
+         (MIGRATIONS,
+          IndicatorSpec("cpu_load_stdev_before",
+                        "Standard deviation of host CPU load before the plan.", "ratio"),
+          IndicatorSpec("cpu_load_stdev_after",
+                        "Standard deviation of host CPU load after the plan.", "ratio"))),
     Goal("cluster_maintaining", "Cluster maintaining",
-         "Move instances off hosts that need maintenance."),
+         "Move instances off hosts that need maintenance.", (MIGRATIONS,)),
 )}
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from optimizer.models.snapshot import ClusterSnapshot
 from optimizer.strategies.base import Strategy
+from optimizer.strategies.moves import consolidation_indicators
 from optimizer.strategies.parameters import param
 from optimizer.strategies.solution import Indicator, Migrate, Solution
 
@@ -679,9 +680,14 @@ def plan_power_aware(snapshot: ClusterSnapshot, params: PowerAwareParameters) ->
                                       f"{params.selection}-{params.safety:g})"))
         final[v] = h
     actions = _drop_infeasible(snapshot, actions)
+    final = snapshot.inst_host.copy()
+    ids, hosts = snapshot.instance_ids, snapshot.host_ids
+    for action in actions:
+        final[ids[action.instance]] = hosts[action.destination]
     return Solution(
         strategy="power_aware_consolidation", goal="server_consolidation", actions=tuple(actions),
-        indicators=(Indicator("overloaded_hosts", len(plan.overloaded), "hosts",
+        indicators=(*consolidation_indicators(snapshot, final, actions),
+                    Indicator("overloaded_hosts", len(plan.overloaded), "hosts",
                               "Hosts the detector flagged this round."),
                     Indicator("planned_migrations", len(actions), "migrations",
                               "Migrations in the plan."),),

@@ -18,6 +18,7 @@ import numpy as np
 from optimizer.models.records import MEMORY, VCPUS
 from optimizer.models.snapshot import ClusterSnapshot
 from optimizer.strategies.base import Strategy
+from optimizer.strategies.moves import consolidation_indicators
 from optimizer.strategies.parameters import param
 from optimizer.strategies.solution import (
     Action,
@@ -148,7 +149,9 @@ def plan_saving_energy(snapshot: ClusterSnapshot, params: SavingEnergyParameters
     actions = _power_actions(snapshot, power_off, power_on, share_after, params)
     return Solution(
         strategy="saving_energy", goal="server_consolidation", actions=tuple(actions),
+        # no instance moves: the consolidation figures say so, in the goal's terms
         indicators=(
+            *consolidation_indicators(snapshot, snapshot.inst_host, []),
             Indicator("hosts_powered_off", len(power_off), "hosts",
                       "Empty hosts the plan powers off."),
             Indicator("hosts_powered_on", len(power_on), "hosts",

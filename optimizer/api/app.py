@@ -18,6 +18,7 @@ from optimizer.api import (
     data_model,
     goals,
     root,
+    scoring_engines,
     services,
     strategies,
     webhooks,
@@ -33,7 +34,7 @@ from optimizer.context import Context
 from optimizer.dispatch import Dispatcher
 
 PROTECTED = (goals, strategies, audit_templates, audits, action_plans, actions, data_model,
-             services, webhooks)
+             scoring_engines, services, webhooks)
 
 
 def create_app(ctx: Context, dispatcher: Dispatcher, api: ApiSettings | None = None,

@@ -7,17 +7,21 @@ from optimizer.api.errors import ResourceNotFound
 from optimizer.api.pagination import next_link, page_in_memory, parse_list_query
 from optimizer.api.views import goal_uuid, links, only
 from optimizer.db import list_goals
+from optimizer.strategies.base import GOALS
 
 router = APIRouter(prefix="/v1/goals", tags=["goals"])
 
-SHORT = ("uuid", "name", "display_name", "links")
+# Watcher keeps the specification in its short view too: the OSC table needs it
+SHORT = ("uuid", "name", "display_name", "efficacy_specification", "links")
 SORT_KEYS = ("id", "uuid", "name", "display_name")
 
 
 def goal_view(request: Request, row) -> dict:
     uuid = goal_uuid(row.name)
+    known = GOALS.get(row.name)
+    specification = [spec.as_dict() for spec in known.efficacy_specification] if known else []
     return {"uuid": uuid, "name": row.name, "display_name": row.display_name,
-            "description": row.description, "efficacy_specification": [],
+            "description": row.description, "efficacy_specification": specification,
             "created_at": None, "updated_at": None, "deleted_at": None, "id": row.id,
             "links": links(request, "goals", uuid)}
 

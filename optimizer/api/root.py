@@ -9,7 +9,7 @@ from optimizer.api.pagination import base_url
 router = APIRouter(tags=["versions"])
 
 RESOURCES = ("goals", "strategies", "audit_templates", "audits", "action_plans", "actions",
-             "data_model", "services", "webhooks")
+             "data_model", "scoring_engines", "services", "webhooks")
 
 
 def version_document(request: Request) -> dict:

@@ -26,6 +26,11 @@ def strategy_uuid(name: str | None) -> str | None:
     return None if name is None else str(uuid.uuid5(_NAMESPACE, f"strategy:{name}"))
 
 
+def scoring_engine_uuid(name: str) -> str:
+    """The stable uuid the API gives the scoring engine ``name``."""
+    return str(uuid.uuid5(_NAMESPACE, f"scoring_engine:{name}"))
+
+
 def host_uuid(name: str) -> str:
     """The stable uuid the data model gives a compute host (nodes have no other)."""
     return str(uuid.uuid5(_NAMESPACE, f"node:{name}"))

@@ -12,7 +12,7 @@ import re
 import numpy as np
 import pytest
 from optimizer.models.simulated import SimulationSpec, simulate_cluster
-from optimizer.strategies.base import DOC_SECTIONS
+from optimizer.strategies.base import DOC_SECTIONS, GOALS
 
 from optimizer.plugins import load_strategies
 from tests.builders import ClusterBuilder
@@ -103,6 +103,13 @@ def test_referee_finds_no_violation(strategy, cluster):
     verdict = referee(cluster, solution)
     assert verdict.ok, f"{strategy.name}: {verdict.violations[:5]}"
     assert (solution.strategy, solution.goal) == (strategy.name, strategy.goal)
+
+
+def test_indicators_cover_the_goals_specification(strategy, cluster):
+    solution = strategy.run(cluster, params_for(strategy.name, cluster))
+    specified = {spec.name for spec in GOALS[strategy.goal].efficacy_specification}
+    missing = specified - {indicator.name for indicator in solution.indicators}
+    assert not missing, f"{strategy.name} does not report {sorted(missing)} of its goal"
 
 
 def test_same_input_same_solution(strategy, cluster):

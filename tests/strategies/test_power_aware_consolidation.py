@@ -88,7 +88,15 @@ def test_plugin_consolidates_a_light_cluster_within_the_rules():
     solution = strategy.run(snap, {"detector": "thr", "safety": 0.8})
     assert solution.migrations, "idle hosts should be emptied"
     assert referee(snap, solution).ok
-    assert {i.name for i in solution.indicators} == {"overloaded_hosts", "planned_migrations"}
+    assert {i.name for i in solution.indicators} == {
+        "overloaded_hosts", "planned_migrations", "compute_nodes_count",
+        "released_compute_nodes_count", "instance_migrations_count", "migrated_memory_gb"}
+    placed = {f"v{k}": f"h{k % 4 + 1}" for k in range(6)}
+    placed.update({m.instance: m.destination for m in solution.migrations})
+    after = set(placed.values())
+    assert solution.indicator("compute_nodes_count") == 4
+    assert solution.indicator("released_compute_nodes_count") == 4 - len(after)
+    assert solution.indicator("instance_migrations_count") == len(solution.migrations)
 
 
 # ------------------------------------------- the recommended policy (README, automatic mode)

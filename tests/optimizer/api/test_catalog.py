@@ -10,7 +10,8 @@ def test_goals_are_listed_with_stable_uuids(client):
     assert "server_consolidation" in names
     assert goals["next"] is None
     first = goals["goals"][0]
-    assert set(first) == {"uuid", "name", "display_name", "links"}
+    # as Watcher's: the OSC table of goal list reads the specification
+    assert set(first) == {"uuid", "name", "display_name", "efficacy_specification", "links"}
     by_uuid = client.get(f"/v1/goals/{first['uuid']}").json()
     by_name = client.get(f"/v1/goals/{first['name']}").json()
     assert by_uuid == by_name
@@ -57,3 +58,19 @@ def test_strategy_state_lists_what_it_relies_on(client):
     missing = client.get("/v1/strategies/none/state")
     assert missing.status_code == 404
     assert "none" in fault(missing)
+
+
+def test_a_goal_specifies_the_indicators_its_plans_report(client, dispatcher):
+    goal = client.get("/v1/goals/server_consolidation").json()
+    specified = {spec["name"] for spec in goal["efficacy_specification"]}
+    assert {"compute_nodes_count", "released_compute_nodes_count",
+            "instance_migrations_count"} <= specified
+    assert all(set(spec) == {"name", "description", "unit", "schema"}
+               for spec in goal["efficacy_specification"])
+    audit = client.post("/v1/audits", json={"goal": "server_consolidation",
+                                            "strategy": "vm_workload_consolidation",
+                                            "audit_type": "ONESHOT"}).json()
+    dispatcher.wait()
+    plans = client.get(f"/v1/action_plans?audit_uuid={audit['uuid']}").json()["action_plans"]
+    plan = client.get(f"/v1/action_plans/{plans[0]['uuid']}").json()
+    assert specified <= {indicator["name"] for indicator in plan["efficacy_indicators"]}
