@@ -22,6 +22,7 @@ from optimizer.api.strategies import strategy_name
 from optimizer.api.views import goal_uuid, iso, links, only, strategy_uuid
 from optimizer.db import delete_audit, get_audit, get_audit_template, list_audits, update_audit
 from optimizer.db.errors import NotFound
+from optimizer.scheduler.next_runs import next_run_times
 from optimizer.states import AUDIT_TYPES, AuditState, AuditType
 
 router = APIRouter(prefix="/v1/audits", tags=["audits"])
@@ -55,13 +56,14 @@ class AuditCreate(BaseModel):
     force: bool | None = None
 
 
-def audit_view(request: Request, row) -> dict:
+def audit_view(request: Request, row, next_run: datetime | None = None) -> dict:
+    """An audit as Watcher shows it; ``next_run`` from :func:`next_run_times`."""
     version = version_of(request)
     view = {"uuid": row.uuid, "name": row.name, "audit_type": row.audit_type,
             "state": row.state, "goal_uuid": goal_uuid(row.goal), "goal_name": row.goal,
             "strategy_uuid": strategy_uuid(row.strategy), "strategy_name": row.strategy,
             "parameters": row.parameters, "interval": row.interval, "scope": row.scope,
-            "auto_trigger": row.auto_trigger, "next_run_time": None, "hostname": None,
+            "auto_trigger": row.auto_trigger, "next_run_time": iso(next_run), "hostname": None,
             "audit_template_uuid": row.template.uuid if row.template else None,
             "audit_template_name": row.template.name if row.template else None,
             "created_at": iso(row.created_at), "updated_at": iso(row.updated_at),
@@ -89,8 +91,10 @@ def _list(request: Request, detail: bool) -> dict:
                     session, filters.pop("audit_template")).id
             except NotFound:
                 filters["template_id"] = -1  # an unknown template has no audits
-        items = [audit_view(request, row)
-                 for row in list_audits(session, filters, query.page)]
+        rows = list_audits(session, filters, query.page)
+        due = next_run_times(session, [r.uuid for r in rows
+                                       if r.audit_type == AuditType.CONTINUOUS])
+        items = [audit_view(request, row, due.get(row.uuid)) for row in rows]
     resource = "audits/detail" if detail else "audits"
     return {"audits": [item if detail else only(item, SHORT) for item in items],
             "next": next_link(request, resource, query, items)}
@@ -109,7 +113,12 @@ def list_detail(request: Request) -> dict:
 @router.get("/{audit}", summary="Show an audit")
 def show(request: Request, audit: str) -> dict:
     with request.app.state.ctx.database.session() as session:
-        return audit_view(request, get_audit(session, audit))
+        return _shown(request, session, get_audit(session, audit))
+
+
+def _shown(request: Request, session, row) -> dict:
+    due = next_run_times(session, [row.uuid]) if row.audit_type == AuditType.CONTINUOUS else {}
+    return audit_view(request, row, due.get(row.uuid))
 
 
 @router.post("", status_code=201, summary="Create an audit (a ONESHOT one runs at once)")
@@ -165,9 +174,9 @@ def patch(request: Request, audit: str, operations_: list[PatchOperation]) -> di
     changes = _checked_changes(request, changed, kind, goal, strategy, current)
     if not changes:
         with ctx.database.session() as session:
-            return audit_view(request, get_audit(session, uuid))
+            return _shown(request, session, get_audit(session, uuid))
     with ctx.database.session() as session:
-        return audit_view(request, update_audit(session, uuid, **changes))
+        return _shown(request, session, update_audit(session, uuid, **changes))
 
 
 def _checked_changes(request: Request, changed: dict, kind: str, goal: str,

@@ -28,6 +28,7 @@ from optimizer.context import Context
 from optimizer.db import delete_audit, get_action_plan, get_audit, list_action_plans, list_audits
 from optimizer.db import update_audit as store_audit_changes
 from optimizer.models.errors import UserError
+from optimizer.scheduler.next_runs import next_run_times
 from optimizer.states import AUDIT_TYPES, ActionPlanState, AuditState, AuditType
 from optimizer.strategies.base import GOALS
 from optimizer.strategies.parameters import parse_assignments
@@ -176,6 +177,8 @@ def show(ident: str, output_format: str) -> None:
     with opened_context(reads_only=True) as ctx, ctx.database.session() as session:
         row = get_audit(session, ident)
         view = audit_view(row)
+        if row.audit_type == AuditType.CONTINUOUS:
+            view["next_run_time"] = next_run_times(session, [row.uuid]).get(row.uuid)
         plans = [plan_view(p) for p in list_action_plans(session, {"audit_id": row.id})]
     if output_format == "json":
         print_json({**view, "action_plans": plans})

@@ -39,10 +39,10 @@ from optimizer.db.schema import AuditRow
 from optimizer.models.errors import UserError
 from optimizer.scheduler.audit_worker import AuditWorker
 from optimizer.scheduler.cron import crontab_trigger
+from optimizer.scheduler.next_runs import JOB_TABLE
 from optimizer.states import AuditState, AuditType, IllegalTransition
 
 LOG = logging.getLogger(__name__)
-JOB_TABLE = "optimizer_scheduler_jobs"
 LIVE_STATES = (AuditState.PENDING, AuditState.ONGOING, AuditState.SUSPENDED)
 
 

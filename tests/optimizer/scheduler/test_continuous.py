@@ -1,16 +1,21 @@
 """CONTINUOUS audits on APScheduler: runs supersede, suspend/resume, one run per time slot."""
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from fastapi.testclient import TestClient
 from optimizer.models.errors import UserError
 from sqlalchemy import func, select
 
+from optimizer.api import create_app
 from optimizer.db import get_audit, list_action_plans
 from optimizer.operations import new_audit
 from optimizer.scheduler import claims
 from optimizer.scheduler.continuous import audit_trigger
+from optimizer.scheduler.next_runs import next_run_times
 from optimizer.services import build_service
 from optimizer.states import AuditType
 from tests.optimizer.messaging.support import service_settings, unique_topics, wait_for
@@ -97,3 +102,29 @@ def test_schedules_survive_a_restart(tmp_path):
         second.schedules.scheduler.shutdown(wait=False)
         second.schedules = None
         second.stop()
+
+
+def test_the_api_and_the_cli_show_when_a_continuous_audit_runs_next(engines):
+    service = engines[0]
+    service.start()
+    ctx = service.contexts[0]
+    audit = new_audit(ctx, goal="dummy", strategy="dummy", audit_type=AuditType.CONTINUOUS,
+                      interval="3600")
+    service.dispatcher.trigger_audit(audit.uuid)
+    wait_for(lambda: _next_run(ctx, audit.uuid) is not None, what="the audit scheduled")
+    with TestClient(create_app(ctx, service.dispatcher)) as client:
+        shown = client.get(f"/v1/audits/{audit.uuid}").json()["next_run_time"]
+        listed = client.get("/v1/audits").json()["audits"][0]["next_run_time"]
+        assert shown == listed
+        due = datetime.fromisoformat(shown)
+        now = datetime.now(UTC)
+        assert now < due <= now + timedelta(seconds=3600)
+        service.schedules.suspend(audit.uuid)
+        assert client.get(f"/v1/audits/{audit.uuid}").json()["next_run_time"] is None
+    with ctx.database.session() as session:
+        assert next_run_times(session, ["no-such-audit"]) == {}
+
+
+def _next_run(ctx, uuid):
+    with ctx.database.session() as session:
+        return next_run_times(session, [uuid]).get(uuid)
