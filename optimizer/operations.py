@@ -62,7 +62,7 @@ def new_audit(ctx: Context, *, goal: str | None = None, strategy: str | None = N
               name: str | None = None, audit_type: str = AuditType.ONESHOT,
               interval: str | int | None = None, start_time: datetime | None = None,
               end_time: datetime | None = None, auto_trigger: bool | None = None,
-              template: str | None = None) -> AuditRow:
+              template: str | None = None, force: bool = False) -> AuditRow:
     """Store a new PENDING audit after checking goal, strategy, parameters and scope."""
     with ctx.database.session() as session:
         base = get_audit_template(session, template) if template else None
@@ -75,7 +75,7 @@ def new_audit(ctx: Context, *, goal: str | None = None, strategy: str | None = N
         checked, scope = check_audit_request(ctx, goal, strategy, merged, scope)
         fields = dict(goal=goal, strategy=strategy, parameters=checked, scope=scope, name=name,
                       audit_type=audit_type, interval=interval, start_time=start_time,
-                      end_time=end_time)
+                      end_time=end_time, force=force)
         if auto_trigger is not None:
             fields["auto_trigger"] = auto_trigger
         if base is not None:

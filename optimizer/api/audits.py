@@ -63,7 +63,8 @@ def audit_view(request: Request, row, next_run: datetime | None = None) -> dict:
             "state": row.state, "goal_uuid": goal_uuid(row.goal), "goal_name": row.goal,
             "strategy_uuid": strategy_uuid(row.strategy), "strategy_name": row.strategy,
             "parameters": row.parameters, "interval": row.interval, "scope": row.scope,
-            "auto_trigger": row.auto_trigger, "next_run_time": iso(next_run), "hostname": None,
+            "auto_trigger": row.auto_trigger, "next_run_time": iso(next_run),
+            "hostname": row.hostname,
             "audit_template_uuid": row.template.uuid if row.template else None,
             "audit_template_name": row.template.name if row.template else None,
             "created_at": iso(row.created_at), "updated_at": iso(row.updated_at),
@@ -71,7 +72,7 @@ def audit_view(request: Request, row, next_run: datetime | None = None) -> dict:
     if version >= START_END_TIME:
         view["start_time"], view["end_time"] = iso(row.start_time), iso(row.end_time)
     if version >= FORCE:
-        view["force"] = False
+        view["force"] = row.force
     if version >= SKIP_ACTION:
         view["status_message"] = row.status_message
     return view
@@ -131,7 +132,8 @@ def create(request: Request, response: Response, body: AuditCreate) -> dict:
         parameters=body.parameters, scope=body.scope, name=body.name,
         audit_type=body.audit_type, interval=body.interval,
         start_time=_utc(body.start_time), end_time=_utc(body.end_time),
-        auto_trigger=body.auto_trigger, template=body.audit_template_uuid)
+        auto_trigger=body.auto_trigger, template=body.audit_template_uuid,
+        force=bool(body.force))
     # the answer shows the audit as created: once dispatched it may already be running
     with ctx.database.session() as session:
         view = audit_view(request, get_audit(session, row.uuid))

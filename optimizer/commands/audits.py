@@ -55,11 +55,13 @@ def audit() -> None:
 @click.option("--end-time", metavar="ISO", help="Last time a continuous audit may run.")
 @click.option("--auto-trigger", is_flag=True, default=None,
               help="Start the recommended action plan at once.")
+@click.option("--force", is_flag=True,
+              help="Run even while an action plan is being carried out (Watcher's force).")
 @format_option
 def create(goal: str | None, template: str | None, strategy: str | None,
            params: tuple[str, ...], scope_file: str | None, name: str | None, audit_type: str,
            interval: str | None, start_time: str | None, end_time: str | None,
-           auto_trigger: bool | None, output_format: str) -> None:
+           auto_trigger: bool | None, force: bool, output_format: str) -> None:
     """Store an audit; a ONESHOT audit runs now and prints its action plan."""
     audit_type = one_of(audit_type, AUDIT_TYPES, "--type")
     if interval is not None and audit_type == AuditType.ONESHOT:
@@ -71,7 +73,7 @@ def create(goal: str | None, template: str | None, strategy: str | None,
             scope=scope, name=name, audit_type=audit_type, interval=check_interval(interval),
             start_time=parse_time(start_time, "--start-time"),
             end_time=parse_time(end_time, "--end-time"), auto_trigger=auto_trigger,
-            template=template)
+            template=template, force=force)
         with ctx.database.session() as session:  # read back with its template joined
             view = audit_view(get_audit(session, row.uuid))
         if row.audit_type != AuditType.ONESHOT:

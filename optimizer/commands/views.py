@@ -25,7 +25,7 @@ def audit_view(row: AuditRow) -> dict[str, Any]:
             "state": row.state, "goal": row.goal, "strategy": row.strategy,
             "parameters": row.parameters, "scope": row.scope, "interval": row.interval,
             "start_time": row.start_time, "end_time": row.end_time,
-            "auto_trigger": row.auto_trigger,
+            "auto_trigger": row.auto_trigger, "force": row.force, "hostname": row.hostname,
             "template": row.template.name if row.template is not None else None,
             "status_message": row.status_message,
             "created_at": row.created_at, "updated_at": row.updated_at}

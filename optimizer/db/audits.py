@@ -31,7 +31,7 @@ def create_audit(session: Session, *, goal: str, audit_type: str = AuditType.ONE
                  parameters: Mapping[str, Any] | None = None, scope: list | None = None,
                  interval: str | int | None = None, start_time: datetime | None = None,
                  end_time: datetime | None = None, auto_trigger: bool = False,
-                 template: AuditTemplateRow | None = None) -> AuditRow:
+                 force: bool = False, template: AuditTemplateRow | None = None) -> AuditRow:
     """A new PENDING audit; without a name it is called ``<goal>-<UTC time>``."""
     if audit_type not in states.AUDIT_TYPES:
         raise InvalidValue(f"audit type {audit_type!r} does not exist "
@@ -49,7 +49,7 @@ def create_audit(session: Session, *, goal: str, audit_type: str = AuditType.ONE
         name=name, audit_type=audit_type, state=states.INITIAL_STATE["audit"], goal=goal,
         strategy=strategy, parameters=dict(parameters or {}), scope=list(scope or []),
         interval=None if interval is None else str(interval), start_time=start_time,
-        end_time=end_time, auto_trigger=auto_trigger,
+        end_time=end_time, auto_trigger=auto_trigger, force=force,
         template_id=template.id if template is not None else None)
     session.add(row)
     session.flush()

@@ -10,7 +10,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from optimizer.db.types import UUID_LENGTH, JSONDocument, UTCDateTime, new_uuid, utcnow
@@ -107,6 +117,10 @@ class AuditRow(Timestamps, Base):
     start_time: Mapped[datetime | None]
     end_time: Mapped[datetime | None]
     auto_trigger: Mapped[bool] = mapped_column(default=False)
+    # Watcher's force: run even while an action plan is ONGOING
+    force: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # the decision engine host that last ran the audit
+    hostname: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
     template_id: Mapped[int | None] = mapped_column(ForeignKey("audit_templates.id"))
     status_message: Mapped[str | None] = mapped_column(Text)
     deleted_at: Mapped[datetime | None]

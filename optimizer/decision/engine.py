@@ -14,6 +14,7 @@ with its plan already stored is only completed, not run again.
 from __future__ import annotations
 
 import logging
+import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from optimizer.strategies.base import Strategy
 from optimizer.strategies.solution import Solution
 
 LOG = logging.getLogger(__name__)
+HOSTNAME = socket.gethostname()
 
 
 @dataclass(frozen=True)
@@ -76,8 +78,15 @@ class DecisionEngine:
                 kind == AuditType.ONESHOT and audit.state == AuditState.ONGOING) else None
             if audit.state != AuditState.ONGOING:
                 set_audit_state(session, uuid, AuditState.ONGOING)
+            audit.hostname = HOSTNAME
             request = (audit.id, audit.goal, audit.strategy, dict(audit.parameters),
                        audit.scope)
+            busy = None if audit.force or kind == AuditType.CONTINUOUS else _ongoing_plan(session)
+        if busy is not None and stored is None:
+            # Watcher's rule: a plan being carried out changes the cluster under the
+            # audit's feet; force says the operator wants the audit anyway
+            return self._fail(uuid, f"action plan {busy} is ONGOING; create the audit "
+                                    "with force to run it while a plan executes")
         if stored is not None:  # an earlier run stored it, then could not finish
             LOG.warning("audit %s: its plan %s was stored by an earlier run; completing it",
                         uuid, stored[0])
@@ -174,6 +183,12 @@ class DecisionEngine:
         LOG.warning("audit %s failed: %s", uuid, reason)
         self._record_state(uuid, AuditState.FAILED, reason)
         return AuditOutcome(uuid, AuditState.FAILED, message=reason)
+
+
+def _ongoing_plan(session) -> str | None:
+    """The uuid of an action plan being carried out, if any."""
+    return session.scalar(select(ActionPlanRow.uuid)
+                          .where(ActionPlanRow.state == ActionPlanState.ONGOING).limit(1))
 
 
 def _stored_plan(session, audit_id: int) -> tuple[str, str, str | None] | None:

@@ -1,6 +1,11 @@
 """Audit templates and audits: create, list, filter, page, patch, delete."""
 from __future__ import annotations
 
+import socket
+
+from sqlalchemy import update
+
+from optimizer.db.schema import ActionPlanRow
 from tests.optimizer.api.conftest import fault, new_audit
 
 CONSOLIDATION = {"name": "nightly", "goal": "server_consolidation",
@@ -166,3 +171,25 @@ def test_a_oneshot_audit_cannot_be_suspended(client):
     refused = client.patch(f"/v1/audits/{uuid}", json=[
         {"op": "replace", "path": "/state", "value": "SUSPENDED"}])
     assert refused.status_code == 400 and "ONESHOT" in refused.text
+
+
+def test_force_is_stored_and_lets_an_audit_run_while_a_plan_executes(client, dispatcher, ctx):
+    first = client.post("/v1/audits", json={"goal": "dummy", "strategy": "dummy"}).json()
+    assert first["force"] is False
+    dispatcher.wait()
+    ran = client.get(f"/v1/audits/{first['uuid']}").json()
+    assert ran["state"] == "SUCCEEDED" and ran["hostname"] == socket.gethostname()
+    plan = client.get(f"/v1/action_plans?audit_uuid={first['uuid']}").json()["action_plans"][0]
+    with ctx.database.session() as session:  # as if the applier were carrying it out
+        session.execute(update(ActionPlanRow).where(ActionPlanRow.uuid == plan["uuid"])
+                        .values(state="ONGOING"))
+
+    refused = client.post("/v1/audits", json={"goal": "dummy", "strategy": "dummy"}).json()
+    forced = client.post("/v1/audits", json={"goal": "dummy", "strategy": "dummy",
+                                             "force": True}).json()
+    assert forced["force"] is True
+    dispatcher.wait()
+    refused = client.get(f"/v1/audits/{refused['uuid']}").json()
+    assert refused["state"] == "FAILED"
+    assert plan["uuid"] in refused["status_message"] and "force" in refused["status_message"]
+    assert client.get(f"/v1/audits/{forced['uuid']}").json()["state"] == "SUCCEEDED"

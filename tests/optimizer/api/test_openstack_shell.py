@@ -104,6 +104,8 @@ def test_template_audit_plan_cycle_reaches_succeeded(served):
     optimize(served, "actionplan", "start", plan)
     final = wait_for(served, ("actionplan", "show", plan), {"SUCCEEDED", "FAILED", "CANCELLED"})
     assert final == "SUCCEEDED"
+    forced = as_json(served, "audit", "create", "-g", "dummy", "--force")
+    assert forced["Force"] is True
     optimize(served, "audittemplate", "delete", "nightly")
     assert as_json(served, "audittemplate", "list") == []
 
