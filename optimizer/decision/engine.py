@@ -81,7 +81,8 @@ class DecisionEngine:
             audit.hostname = HOSTNAME
             request = (audit.id, audit.goal, audit.strategy, dict(audit.parameters),
                        audit.scope)
-            busy = None if audit.force or kind == AuditType.CONTINUOUS else _ongoing_plan(session)
+            # only a ONESHOT audit ends on it: a failed CONTINUOUS or EVENT one never runs again
+            busy = None if audit.force or kind != AuditType.ONESHOT else _ongoing_plan(session)
         if busy is not None and stored is None:
             # Watcher's rule: a plan being carried out changes the cluster under the
             # audit's feet; force says the operator wants the audit anyway
