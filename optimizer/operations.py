@@ -27,7 +27,7 @@ from optimizer.db import (
 from optimizer.db.schema import ActionPlanRow, ActionRow, AuditRow
 from optimizer.models.errors import UserError
 from optimizer.states import ActionPlanState, ActionState, AuditType
-from optimizer.strategies.base import GOALS
+from optimizer.strategies.base import GOALS, our_names
 
 if TYPE_CHECKING:  # the decision engine brings the planner and numpy: imported where it runs
     from optimizer.context import Context
@@ -70,6 +70,7 @@ def new_audit(ctx: Context, *, goal: str | None = None, strategy: str | None = N
         if goal is None:
             raise UserError("an audit needs a goal (--goal) or a template (--template)")
         strategy = strategy or (base.strategy if base else None)
+        goal, strategy = our_names(goal, strategy)
         merged = {**(base.parameters if base else {}), **(parameters or {})}
         scope = scope if scope is not None else (base.scope if base else None)
         checked, scope = check_audit_request(ctx, goal, strategy, merged, scope)

@@ -80,6 +80,24 @@ GOALS = {g.name: g for g in (
 )}
 
 
+# Watcher's names with the same meaning as ours: a goal maps to ours and, where
+# Watcher's goal holds one strategy, to that strategy as the default.
+WATCHER_GOALS: dict[str, tuple[str, str | None]] = {
+    "saving_energy": ("server_consolidation", "saving_energy"),
+    "hardware_maintenance": ("cluster_maintaining", None),
+}
+WATCHER_STRATEGIES = {"basic": "basic_consolidation"}
+
+
+def our_names(goal: str | None, strategy: str | None) -> tuple[str | None, str | None]:
+    """(goal, strategy) with Watcher's names of the same things replaced by ours."""
+    strategy = WATCHER_STRATEGIES.get(strategy, strategy) if strategy else strategy
+    if goal in WATCHER_GOALS:
+        goal, default = WATCHER_GOALS[goal]
+        strategy = strategy or default
+    return goal, strategy
+
+
 class StrategyDocError(ValueError):
     """A strategy's docstring does not follow the template."""
 

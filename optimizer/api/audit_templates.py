@@ -21,6 +21,7 @@ from optimizer.db import (
     update_audit_template,
 )
 from optimizer.operations import check_audit_request
+from optimizer.strategies.base import our_names
 
 router = APIRouter(prefix="/v1/audit_templates", tags=["audit templates"])
 
@@ -58,8 +59,8 @@ def template_view(request: Request, row) -> dict:
 def _checked(request: Request, goal: str, strategy: str | None, parameters: dict | None,
              scope: Any) -> dict[str, Any]:
     """Names, validated parameters and normalised scope of a template."""
-    goal = goal_name(request, goal)
-    strategy = strategy_name(request, strategy) if strategy else None
+    goal, strategy = our_names(goal_name(request, goal),
+                               strategy_name(request, strategy) if strategy else None)
     checked, scope = check_audit_request(request.app.state.ctx, goal, strategy,
                                          parameters or {}, scope)
     return {"goal": goal, "strategy": strategy, "parameters": checked, "scope": scope}

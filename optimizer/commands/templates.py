@@ -24,6 +24,7 @@ from optimizer.db import (
 )
 from optimizer.guard_rails import GuardRails
 from optimizer.operations import check_audit_request
+from optimizer.strategies.base import our_names
 from optimizer.strategies.parameters import parse_assignments
 
 
@@ -58,6 +59,7 @@ def create(name: str, goal: str, strategy: str | None, params: tuple[str, ...],
         {"max_migrations_per_plan": max_migrations,
          "max_moved_memory_gb_per_hour": max_moved_memory_gb_per_hour,
          "allowed_windows": list(windows)}, where=f"audit template {name}")
+    goal, strategy = our_names(goal, strategy)
     with opened_context(creates=True) as ctx:
         parameters, checked_scope = check_audit_request(
             ctx, goal, strategy, parse_assignments(list(params)), scope)

@@ -193,3 +193,22 @@ def test_force_is_stored_and_lets_an_audit_run_while_a_plan_executes(client, dis
     assert refused["state"] == "FAILED"
     assert plan["uuid"] in refused["status_message"] and "force" in refused["status_message"]
     assert client.get(f"/v1/audits/{forced['uuid']}").json()["state"] == "SUCCEEDED"
+
+
+def test_watchers_goal_and_strategy_names_are_accepted(client, dispatcher):
+    basic = client.post("/v1/audits", json={"goal": "server_consolidation",
+                                            "strategy": "basic"}).json()
+    assert (basic["goal_name"], basic["strategy_name"]) == (
+        "server_consolidation", "basic_consolidation")
+    energy = client.post("/v1/audits", json={"goal": "saving_energy"}).json()
+    assert (energy["goal_name"], energy["strategy_name"]) == (
+        "server_consolidation", "saving_energy")
+    template = client.post("/v1/audit_templates", json={
+        "name": "maintenance", "goal": "hardware_maintenance"}).json()
+    assert template["goal_name"] == "cluster_maintaining"
+    dispatcher.wait()
+    for audit in (basic, energy):
+        assert client.get(f"/v1/audits/{audit['uuid']}").json()["state"] == "SUCCEEDED"
+    wrong = client.post("/v1/audits", json={"goal": "workload_balancing", "strategy": "basic"})
+    assert wrong.status_code == 400
+    assert "basic_consolidation serves goal server_consolidation" in fault(wrong)
