@@ -80,6 +80,20 @@ GOALS = {g.name: g for g in (
 )}
 
 
+def global_efficacy(goal: str, indicators: Mapping[str, Any]) -> list[dict] | None:
+    """The goal's one-figure summary of a plan, as Watcher computes it; None if it has none.
+
+    Server consolidation: the share of the hosts in use that the plan releases.
+    """
+    if goal != "server_consolidation" or "compute_nodes_count" not in indicators:
+        return None
+    hosts = float(indicators["compute_nodes_count"] or 0)
+    released = float(indicators.get("released_compute_nodes_count") or 0)
+    return [{"name": "released_nodes_ratio", "unit": "%",
+             "value": 100 * released / hosts if hosts > 0 else 0.0,
+             "description": "Released compute nodes over the compute nodes in use."}]
+
+
 # Watcher's names with the same meaning as ours: a goal maps to ours and, where
 # Watcher's goal holds one strategy, to that strategy as the default.
 WATCHER_GOALS: dict[str, tuple[str, str | None]] = {

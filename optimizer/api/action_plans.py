@@ -29,6 +29,7 @@ from optimizer.db.errors import NotFound
 from optimizer.db.query import is_uuid, list_columns
 from optimizer.db.schema import ActionPlanRow, AuditRow, IndicatorRow
 from optimizer.states import ActionPlanState
+from optimizer.strategies.base import global_efficacy
 
 router = APIRouter(prefix="/v1/action_plans", tags=["action plans"])
 
@@ -57,13 +58,28 @@ def plan_view(request: Request, row, audit_uuid: str | None = None,
             "efficacy_indicators": [{"name": i.name, "description": i.description,
                                      "unit": i.unit, "value": _finite(i.value)}
                                     for i in indicators],
-            "global_efficacy": [_efficacy(entry) for entry in row.global_efficacy],
+            "global_efficacy": _global_efficacy(request, row.strategy, indicators,
+                                                row.global_efficacy),
             "hostname": None, "created_at": iso(row.created_at),
             "updated_at": iso(row.updated_at), "deleted_at": iso(row.deleted_at),
             "links": links(request, "action_plans", row.uuid)}
     if version_of(request) >= SKIP_ACTION:
         view["status_message"] = row.status_message
     return view
+
+
+def _global_efficacy(request: Request, strategy: str, indicators: Sequence[Any],
+                     stored: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The goal's summary figure as Watcher gives it, else the stored figures.
+
+    Only numbers: Watcher's clients print each entry as a number with its
+    unit, so the stored strategy comparison (a list) stays in the CLI's view.
+    """
+    found = request.app.state.ctx.strategies.loaded.get(strategy)
+    summary = found and global_efficacy(found.goal, {i.name: i.value for i in indicators})
+    entries = summary or stored
+    return [_efficacy(entry) for entry in entries
+            if isinstance(entry.get("value"), int | float | None)]
 
 
 def _efficacy(entry: dict[str, Any]) -> dict[str, Any]:

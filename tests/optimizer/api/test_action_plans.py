@@ -1,6 +1,8 @@
 """Action plans and actions: lists, filters, paging, start, cancel, skip, delete."""
 from __future__ import annotations
 
+import pytest
+
 from tests.optimizer.api.conftest import fault, recommended_plan
 
 SKIP = [{"op": "replace", "path": "/state", "value": "SKIPPED"},
@@ -115,3 +117,24 @@ def test_skipping_an_action(client, dispatcher):
     old = client.patch(f"/v1/actions/{other['uuid']}", json=SKIP,
                        headers={"OpenStack-API-Version": "infra-optim 1.4"})
     assert old.status_code == 400 and "1.5" in fault(old)
+
+
+def test_a_consolidation_plan_gives_watchers_global_efficacy(client, dispatcher):
+    audit = client.post("/v1/audits", json={"goal": "server_consolidation"}).json()
+    dispatcher.wait()
+    listed = client.get(f"/v1/action_plans?audit_uuid={audit['uuid']}").json()["action_plans"]
+    plan = client.get(f"/v1/action_plans/{listed[0]['uuid']}").json()
+    indicators = {i["name"]: i["value"] for i in plan["efficacy_indicators"]}
+    ratio = 100 * indicators["released_compute_nodes_count"] / indicators["compute_nodes_count"]
+    assert plan["global_efficacy"] == listed[0]["global_efficacy"] == [
+        {"name": "released_nodes_ratio", "value": pytest.approx(ratio), "unit": "%",
+         "description": "Released compute nodes over the compute nodes in use."}]
+
+
+def test_other_goals_give_their_figures_as_numbers_only(client, dispatcher):
+    audit = client.post("/v1/audits", json={"goal": "workload_balancing"}).json()
+    dispatcher.wait()
+    plan = client.get(f"/v1/action_plans?audit_uuid={audit['uuid']}").json()["action_plans"][0]
+    names = [entry["name"] for entry in plan["global_efficacy"]]
+    assert "instance_migrations_count" in names
+    assert "strategy_comparison" not in names  # a list: Watcher's clients print numbers
