@@ -125,3 +125,32 @@ def wait_for(endpoint: str, show: tuple[str, ...], final: set[str], timeout: flo
         if state in final or time.monotonic() > deadline:
             return state
         time.sleep(0.5)
+
+
+def test_updates_skips_cancels_and_deletes_through_the_shell(served):
+    optimize(served, "audittemplate", "create", "t", "server_consolidation")
+    optimize(served, "audittemplate", "update", "t", "replace", "description=weekly")
+    assert as_json(served, "audittemplate", "show", "t")["Description"] == "weekly"
+    continuous = as_json(served, "audit", "create", "-a", "t", "-t", "CONTINUOUS",
+                         "-i", "3600", "--name", "hourly")
+    wait_for(served, ("audit", "show", "hourly"), {"ONGOING"})
+    optimize(served, "audit", "update", "hourly", "replace", "state=SUSPENDED")
+    assert as_json(served, "audit", "show", continuous["UUID"])["State"] == "SUSPENDED"
+    optimize(served, "audit", "delete", "hourly")
+
+    oneshot = as_json(served, "audit", "create", "-g", "server_consolidation",
+                      "-s", "vm_workload_consolidation")
+    wait_for(served, ("audit", "show", oneshot["UUID"]), {"SUCCEEDED"})
+    plan = as_json(served, "actionplan", "list", "--audit", oneshot["UUID"])[0]["UUID"]
+    action = as_json(served, "action", "list", "--action-plan", plan)[-1]["UUID"]
+    optimize(served, "action", "update", "--state", "SKIPPED", "--reason", "not now", action)
+    skipped = as_json(served, "action", "show", action)
+    assert (skipped["State"], skipped["Status Message"]) == ("SKIPPED", "not now")
+    optimize(served, "actionplan", "update", plan, "replace", "state=CANCELLED")
+    assert as_json(served, "actionplan", "show", plan)["State"] == "CANCELLED"
+    optimize(served, "actionplan", "delete", plan)
+    assert as_json(served, "actionplan", "list", "--audit", oneshot["UUID"]) == []
+
+    assert as_json(served, "datamodel", "list", "--type", "compute")
+    storage = optimize(served, "datamodel", "list", "--type", "storage", expect_rc=1)
+    assert "storage" in storage.stderr and "400" in storage.stderr
