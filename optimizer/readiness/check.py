@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from optimizer.models.errors import UserError
+from optimizer.models.records import MEMORY
 from optimizer.models.snapshot import ClusterSnapshot
 from optimizer.strategies.packing import MEASURES, Units, build_units, pack
 from optimizer.strategies.saving_energy import is_powered_off
@@ -42,19 +43,22 @@ class FailureCase:
     stranded: tuple[str, ...] = ()      # instance uuids with nowhere to go
     hosts_to_keep: tuple[str, ...] = ()  # empty up hosts the rebuild uses
     hosts_to_wake: tuple[str, ...] = ()  # powered-off hosts the rebuild uses
+    memory_mb: float = 0.0              # memory of the instances to rebuild
 
     @property
     def ok(self) -> bool:
         return not self.stranded and not self.hosts_to_wake
 
-    def severity(self) -> tuple[int, int, int]:
-        return (len(self.stranded), len(self.hosts_to_wake), len(self.hosts_to_keep))
+    def severity(self) -> tuple[int, int, int, float]:
+        """Stranded instances, then hosts to wake, to keep, then memory to rebuild."""
+        return (len(self.stranded), len(self.hosts_to_wake), len(self.hosts_to_keep),
+                self.memory_mb)
 
     def to_dict(self) -> dict:
         return {"label": self.label, "failed_hosts": list(self.failed),
                 "stranded_instances": list(self.stranded),
                 "hosts_to_keep": list(self.hosts_to_keep),
-                "hosts_to_wake": list(self.hosts_to_wake)}
+                "hosts_to_wake": list(self.hosts_to_wake), "memory_mb": self.memory_mb}
 
 
 @dataclass(frozen=True)
@@ -235,7 +239,8 @@ class _Model:
             failed=tuple(names[h] for h in failed.tolist()), label=label,
             stranded=tuple(snap.inst_uuids[i] for i in sorted(stranded)),
             hosts_to_keep=tuple(names[h] for h in sorted(used) if self.tier[h] == 1),
-            hosts_to_wake=tuple(names[h] for h in sorted(used) if self.tier[h] == 2))
+            hosts_to_wake=tuple(names[h] for h in sorted(used) if self.tier[h] == 2),
+            memory_mb=float(snap.allocated[failed, MEMORY].sum()))
 
     def _pack(self, pool: np.ndarray, receivers: np.ndarray, rooms: dict[int, np.ndarray],
               groups: dict[int, set[int]], used: set[int]) -> np.ndarray:

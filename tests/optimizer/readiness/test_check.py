@@ -6,7 +6,7 @@ from optimizer.models.records import Host, Instance
 from optimizer.models.simulated import SimulationSpec, simulate_cluster
 from optimizer.models.snapshot import ClusterSnapshot
 
-from optimizer.readiness import ReadinessError, check_readiness
+from optimizer.readiness.check import ReadinessError, check_readiness
 from tests.builders import ClusterBuilder
 
 
