@@ -17,6 +17,7 @@ from optimizer.api import (
     audits,
     data_model,
     goals,
+    readiness,
     root,
     services,
     strategies,
@@ -33,7 +34,7 @@ from optimizer.context import Context
 from optimizer.dispatch import Dispatcher
 
 PROTECTED = (goals, strategies, audit_templates, audits, action_plans, actions, data_model,
-             services, webhooks)
+             services, webhooks, readiness)
 
 
 def create_app(ctx: Context, dispatcher: Dispatcher, api: ApiSettings | None = None,
