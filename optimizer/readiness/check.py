@@ -82,13 +82,15 @@ class Readiness:
 
 
 def check_readiness(snapshot: ClusterSnapshot, failures: int = 1, by: str = "host",
-                    seed: int = 0) -> Readiness:
+                    seed: int = 0, first_failure: bool = False) -> Readiness:
     """Whether the cluster survives any ``failures`` hosts failing (``by="host"``), or any
     one zone / aggregate (``by="zone"`` / ``"aggregate"``, where ``failures`` must be 1).
 
     K = 1 by host and every zone / aggregate are enumerated exactly. For K > 1 the
     search is bounded: the K most loaded hosts, greedy sets grown from each of the
     worst single failures, and seeded random sets; ``search`` says what was tried.
+    With ``first_failure`` the single-host enumeration stops at the first failing
+    host, heaviest first (for callers that only need ok / not ok).
     """
     if by not in FAILURE_DOMAINS:
         raise ReadinessError(f"by must be one of {', '.join(FAILURE_DOMAINS)}, got {by!r}")
@@ -104,9 +106,10 @@ def check_readiness(snapshot: ClusterSnapshot, failures: int = 1, by: str = "hos
                              "of the cluster")
     model = _Model(snapshot)
     if by == "host" and failures == 1:
-        sets = [(np.array([h]), snapshot.host_names[h]) for h in model.loaded_hosts()]
-        cases = [model.fail(hosts, label) for hosts, label in sets]
+        cases = _single_hosts(model, first_failure)
         search = f"exact: all {len(cases)} single-host failures"
+        if first_failure and cases and not cases[-1].ok:
+            search = f"stopped at the first failing host of {len(cases)} tried, heaviest first"
     elif by == "host":
         cases, search = _bounded(model, failures, seed)
     else:
@@ -120,6 +123,18 @@ def check_readiness(snapshot: ClusterSnapshot, failures: int = 1, by: str = "hos
     return Readiness(ok=not failing, failures=failures, by=by, search=search,
                      sets_tried=len(cases), failing_sets=len(failing), worst=worst,
                      failing=failing)
+
+
+def _single_hosts(model: _Model, first_failure: bool) -> list[FailureCase]:
+    loaded = model.loaded_hosts()
+    if first_failure:
+        loaded = loaded[np.argsort(-model.host_weight[loaded], kind="stable")]
+    cases = []
+    for h in loaded.tolist():
+        cases.append(model.fail(np.array([h]), model.snapshot.host_names[h]))
+        if first_failure and not cases[-1].ok:
+            break
+    return cases
 
 
 def _domains(snapshot: ClusterSnapshot, by: str) -> dict[str, np.ndarray]:
