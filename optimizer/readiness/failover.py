@@ -69,20 +69,14 @@ def keep_failover(snapshot: ClusterSnapshot, solution: Solution, failures: int) 
     if passes([]):
         return _noted(solution, f"keep_failover={failures}: the cluster after the plan "
                                 f"survives {failures} host failure(s)")
-    if not candidates or not passes(candidates):
+    high = _fewest_kept(candidates, passes)
+    if high is None:
         return Solution(
             strategy=solution.strategy, goal=solution.goal,
             indicators=tuple(i for i in solution.indicators if i.name == "compute_nodes_count"),
             notes=(f"keep_failover={failures}: the plan's cluster would not survive "
                    f"{failures} host failure(s) even keeping every host it empties, so nothing "
                    "is planned",))
-    low, high = 0, len(candidates)  # passes(candidates[:high]) holds, [:low] does not
-    while high - low > 1:
-        middle = (low + high) // 2
-        if passes(candidates[:middle]):
-            high = middle
-        else:
-            low = middle
     kept = frozenset(snapshot.host_names[h] for h in candidates[:high])
     actions = tuple(a for a in solution.actions
                     if not (isinstance(a, ChangeServiceState | ChangePowerState)
@@ -91,6 +85,28 @@ def keep_failover(snapshot: ClusterSnapshot, solution: Solution, failures: int) 
     return dataclasses.replace(solution, actions=actions, notes=solution.notes + (
         f"keep_failover={failures}: kept {len(kept)} host(s) on and enabled as failover "
         f"room: {shown}",))
+
+
+def _fewest_kept(candidates: list[int], passes) -> int | None:
+    """The least k such that keeping ``candidates[:k]`` passes (k = 0 fails); None if none.
+
+    Galloping (1, 2, 4, …) then bisecting: a failing check stops at its first failing
+    host and is cheap, a passing one enumerates every host, so few passing ones are tried.
+    """
+    low, high = 0, 1
+    while high < len(candidates) and not passes(candidates[:high]):
+        low, high = high, 2 * high
+    if high >= len(candidates):
+        high = len(candidates)
+        if not candidates or not passes(candidates):
+            return None
+    while high - low > 1:  # passes(candidates[:high]) holds, [:low] does not
+        middle = (low + high) // 2
+        if passes(candidates[:middle]):
+            high = middle
+        else:
+            low = middle
+    return high
 
 
 def _noted(solution: Solution, note: str) -> Solution:
