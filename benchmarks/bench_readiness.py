@@ -3,11 +3,11 @@
     python benchmarks/bench_readiness.py
 
 The scenarios are the shared generator's uniform 10,000-host cluster (seed 1)
-and the same filled to 95%, each loaded once; each check (every single-host
-failure, every zone, a bounded K = 2 search), and (on the uniform one)
-vm_workload_consolidation with keep_failover 0 and 1, run 3 times in this process and the median is
-reported. The target: K = 1 by host, exact, within 5 s. It
-exits 1 when the target is missed.
+and the same filled to 95%, each loaded once. Each check (every single-host
+failure, every zone, a bounded K = 2 search) and, on the uniform cluster,
+vm_workload_consolidation with keep_failover 0 and 1 run 3 times in this
+process; the median is reported. The target: K = 1 by host, exact, within
+5 s. It exits 1 when the target is missed.
 """
 from __future__ import annotations
 
