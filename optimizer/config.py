@@ -94,6 +94,15 @@ def _options() -> dict[str | None, list[cfg.Opt]]:
             cfg.IntOpt("misfire_grace_s", default=60, min=1,
                        help="How late a scheduled run may still start."),
         ],
+        "readiness": [
+            cfg.FloatOpt("interval_s", default=0.0, min=0.0,
+                         help="Seconds between failover readiness checks in decision engines "
+                              "(a warning is logged when the cluster is not ready); 0: off."),
+            cfg.IntOpt("failures", default=1, min=1, max=1000,
+                       help="Hosts that may fail at once in the continuous readiness check."),
+            cfg.StrOpt("by", default="host", choices=("host", "zone", "aggregate"),
+                       help="Fail hosts, or each zone, or each aggregate, in that check."),
+        ],
         "database": [
             cfg.StrOpt("connection", default=f"sqlite:///{data / 'optimizer.db'}", secret=True,
                        help="SQLAlchemy URL of the database holding audits and plans."),
@@ -450,6 +459,15 @@ class GuardRailSettings:
 
 
 @dataclass(frozen=True)
+class ReadinessSettings:
+    """The continuous failover readiness check of ``optimizer serve``."""
+
+    interval_s: float = 0.0
+    failures: int = 1
+    by: str = "host"
+
+
+@dataclass(frozen=True)
 class Settings:
     """The whole configuration as plain values, with the rows for ``config show``."""
 
@@ -465,6 +483,7 @@ class Settings:
     applier: ApplierSettings = ApplierSettings()
     guard_rails: GuardRailSettings = GuardRailSettings()
     replay_datasource: str = "simulated"
+    readiness: ReadinessSettings = ReadinessSettings()
 
 
 def settings_from(conf: OptimizerConf) -> Settings:
@@ -494,6 +513,8 @@ def settings_from(conf: OptimizerConf) -> Settings:
             conf.scheduler.misfire_grace_s, conf.service.decision_engine_topic,
             conf.service.applier_topic, conf.listener.max_clock_skew_s),
         applier=ApplierSettings(**{o.name: conf.applier[o.name] for o in _options()["applier"]}),
+        readiness=ReadinessSettings(
+            **{o.name: conf.readiness[o.name] for o in _options()["readiness"]}),
         guard_rails=GuardRailSettings(
             conf.guard_rails.automatic_execution, conf.guard_rails.max_migrations_per_plan,
             conf.guard_rails.max_moved_memory_gb_per_hour,

@@ -42,6 +42,7 @@ from optimizer.messaging.rpc import (
 )
 from optimizer.messaging.transport import Topics, notification_transport
 from optimizer.models.errors import UserError
+from optimizer.readiness.watch import ReadinessWatch
 from optimizer.scheduler import claims
 from optimizer.scheduler.audit_worker import AuditWorker
 from optimizer.scheduler.continuous import ContinuousAudits
@@ -67,6 +68,7 @@ class Service:
     listener: NovaListener | None = None
     emitter: NotificationEmitter | None = None
     api_context: Context | None = None
+    readiness: ReadinessWatch | None = None
     _started: bool = False
     _stopped: bool = False
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -82,6 +84,8 @@ class Service:
             self.listener.start()
         if self.schedules is not None:
             self.schedules.start()
+        if self.readiness is not None:
+            self.readiness.start()
         beat = threading.Thread(target=self._housekeeping, name="heartbeat", daemon=True)
         beat.start()
         self._threads.append(beat)
@@ -103,6 +107,8 @@ class Service:
                 self.schedules.shutdown()
             if self.listener is not None:
                 self.listener.stop()
+            if self.readiness is not None:
+                self.readiness.stop()
         for thread in self._threads:
             thread.join(timeout=10)
         if self._recovery is not None:
@@ -205,6 +211,10 @@ def _add_decision_engine(service: Service) -> None:
             service.model, service.settings.transport_url, service.topics.nova,
             collect=source.collect, resync_interval_s=s.resync_interval_s, pool=worker.name)
     service.audits = AuditWorker(ctx, service.dispatcher, worker, timeout_s=s.worker_timeout_s)
+    ready = service.settings.readiness
+    if ready.interval_s > 0:
+        service.readiness = ReadinessWatch(lambda: ctx.collector.collect(), ready.interval_s,
+                                           ready.failures, ready.by)
     if s.scheduler_enabled:
         service.schedules = ContinuousAudits(service.audits, s.scheduler_sync_interval_s,
                                              s.misfire_grace_s)

@@ -50,6 +50,11 @@ class OptimalConsolidationParameters:
         minimum=1, maximum=1000)
     disable_emptied_hosts: bool = param(
         True, help="Disable the compute service of every host the plan empties.")
+    keep_failover: int = param(
+        0, minimum=0, maximum=1000,
+        help="Hosts that may fail at once after the plan with every instance still "
+             "rebuildable elsewhere (optimizer readiness); hosts the plan would empty stay "
+             "on until the check passes. 0 turns the check off.")
 
 
 @dataclass
@@ -78,7 +83,8 @@ def plan_optimal_consolidation(snapshot: ClusterSnapshot,
         target_cpu_load caps each receiving host's CPU demand against its
         physical cores; time_limit_s and mip_rel_gap stop the solver;
         max_problem_size splits larger clusters into blocks of hosts;
-        cpu_sizing and demand_bins size the classes.
+        cpu_sizing and demand_bins size the classes; keep_failover keeps emptied
+        hosts enabled until K host failures could be absorbed.
     Limits:
         Down or disabled hosts never receive and may only keep their instances.
         Anti-affinity members never share a host; affinity groups that start on
@@ -87,6 +93,15 @@ def plan_optimal_consolidation(snapshot: ClusterSnapshot,
         solver finds no plan in time, the heuristic vm_workload_consolidation
         plans instead and the notes say so.
     """
+    solution = _plan(snapshot, params)
+    if not params.keep_failover:
+        return solution
+    from optimizer.readiness.failover import keep_failover
+
+    return keep_failover(snapshot, solution, params.keep_failover)
+
+
+def _plan(snapshot: ClusterSnapshot, params: OptimalConsolidationParameters) -> Solution:
     started = time.perf_counter()
     n = snapshot.instance_count
     if n == 0:

@@ -42,6 +42,11 @@ class SavingEnergyParameters:
     min_free_hosts: int = param(
         1, minimum=0, maximum=10000,
         help="Empty powered-on hosts to keep ready for new instances.")
+    keep_failover: int = param(
+        0, minimum=0, maximum=1000,
+        help="Hosts that may fail at once after the plan with every instance still "
+             "rebuildable elsewhere (optimizer readiness); hosts the plan would power off stay "
+             "on until the check passes. 0 turns the check off.")
 
 
 def is_powered_off(snapshot: ClusterSnapshot) -> np.ndarray:
@@ -99,6 +104,8 @@ def plan_saving_energy(snapshot: ClusterSnapshot, params: SavingEnergyParameters
         free_capacity_percent: share of the allocatable vcpus and memory of
         the powered-on, up and enabled hosts that must stay free (default 20).
         min_free_hosts: empty powered-on hosts to keep (default 1).
+        keep_failover: keep powering-off candidates on until K host failures
+        could be absorbed (default 0: no check).
     Limits:
         Never moves an instance and never powers off a host holding one. Hosts
         that are disabled, or down for other reasons, are left as they are.
@@ -147,7 +154,7 @@ def plan_saving_energy(snapshot: ClusterSnapshot, params: SavingEnergyParameters
 
     share_after = 100 * free_share(kept_total, allocated)
     actions = _power_actions(snapshot, power_off, power_on, share_after, params)
-    return Solution(
+    solution = Solution(
         strategy="saving_energy", goal="server_consolidation", actions=tuple(actions),
         # no instance moves: the consolidation figures say so, in the goal's terms
         indicators=(
@@ -162,6 +169,11 @@ def plan_saving_energy(snapshot: ClusterSnapshot, params: SavingEnergyParameters
         ),
         notes=tuple(notes),
     )
+    if not params.keep_failover:
+        return solution
+    from optimizer.readiness.failover import keep_failover
+
+    return keep_failover(snapshot, solution, params.keep_failover)
 
 
 def _power_actions(snapshot: ClusterSnapshot, power_off: list[int], power_on: list[int],

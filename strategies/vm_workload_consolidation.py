@@ -26,6 +26,11 @@ class ConsolidationParameters:
         "but more moved memory.", minimum=0.0, maximum=10.0)
     disable_emptied_hosts: bool = param(
         True, help="Disable the compute service of every host the plan empties.")
+    keep_failover: int = param(
+        0, minimum=0, maximum=1000,
+        help="Hosts that may fail at once after the plan with every instance still "
+             "rebuildable elsewhere (optimizer readiness); hosts the plan would empty stay "
+             "on until the check passes. 0 turns the check off.")
 
 
 def plan_consolidation(snapshot: ClusterSnapshot, params: ConsolidationParameters) -> Solution:
@@ -44,7 +49,8 @@ def plan_consolidation(snapshot: ClusterSnapshot, params: ConsolidationParameter
         against its physical cores (not vcpus × allocation ratio);
         cpu_sizing chooses how demand is read from the series;
         migration_weight trades migrations against moved memory;
-        disable_emptied_hosts adds a change_service_state action per emptied host.
+        disable_emptied_hosts adds a change_service_state action per emptied host;
+        keep_failover keeps emptied hosts enabled until K host failures could be absorbed.
     Limits:
         Hosts that are down or disabled never receive instances and keep theirs
         unless they are overloaded. Affinity groups move as one; anti-affinity
@@ -66,8 +72,13 @@ def plan_consolidation(snapshot: ClusterSnapshot, params: ConsolidationParameter
         Indicator("max_cpu_load_after", round(float(load_after.max(initial=0.0)), 4), "ratio",
                   "Highest host CPU load after the plan."),
     )
-    return Solution(strategy="vm_workload_consolidation", goal="server_consolidation",
-                    actions=tuple(actions), indicators=indicators, notes=tuple(result.notes))
+    solution = Solution(strategy="vm_workload_consolidation", goal="server_consolidation",
+                        actions=tuple(actions), indicators=indicators, notes=tuple(result.notes))
+    if not params.keep_failover:
+        return solution
+    from optimizer.readiness.failover import keep_failover
+
+    return keep_failover(snapshot, solution, params.keep_failover)
 
 
 strategy = Strategy(

@@ -17,6 +17,7 @@ from optimizer.api import (
     audits,
     data_model,
     goals,
+    readiness,
     root,
     scoring_engines,
     services,
@@ -34,7 +35,7 @@ from optimizer.context import Context
 from optimizer.dispatch import Dispatcher
 
 PROTECTED = (goals, strategies, audit_templates, audits, action_plans, actions, data_model,
-             scoring_engines, services, webhooks)
+             readiness, scoring_engines, services, webhooks)
 
 
 def create_app(ctx: Context, dispatcher: Dispatcher, api: ApiSettings | None = None,

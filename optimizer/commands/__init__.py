@@ -30,6 +30,7 @@ GROUPS = (
 # (module, attribute) of single commands; their modules import only click and rich
 COMMANDS = (
     ("optimizer.replay.compare_command", "replay_report"),
+    ("optimizer.readiness.command", "readiness"),
 )
 
 __all__ = ["COMMANDS", "GROUPS", "GlobalOptions", "LazyGroup", "register"]
