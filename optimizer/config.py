@@ -29,6 +29,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from optimizer.models.errors import UserError
+from optimizer.tracing.setup import TracingSettings
 
 LOG = logging.getLogger(__name__)
 
@@ -102,6 +103,17 @@ def _options() -> dict[str | None, list[cfg.Opt]]:
                        help="Hosts that may fail at once in the continuous readiness check."),
             cfg.StrOpt("by", default="host", choices=("host", "zone", "aggregate"),
                        help="Fail hosts, or each zone, or each aggregate, in that check."),
+        ],
+        "tracing": [
+            cfg.BoolOpt("enabled", default=False,
+                        help="Record OpenTelemetry spans of audits and plans (API request, "
+                             "RPC, decision engine phases, applier actions)."),
+            cfg.BoolOpt("store", default=True,
+                        help="Keep finished spans in the database, for `optimizer audit show "
+                             "--trace`."),
+            cfg.StrOpt("otlp_endpoint", default="",
+                       help="Also send spans to this OTLP/HTTP endpoint, e.g. "
+                            "http://127.0.0.1:4318/v1/traces (empty: not sent)."),
         ],
         "database": [
             cfg.StrOpt("connection", default=f"sqlite:///{data / 'optimizer.db'}", secret=True,
@@ -484,6 +496,7 @@ class Settings:
     guard_rails: GuardRailSettings = GuardRailSettings()
     replay_datasource: str = "simulated"
     readiness: ReadinessSettings = ReadinessSettings()
+    tracing: TracingSettings = TracingSettings()
 
 
 def settings_from(conf: OptimizerConf) -> Settings:
@@ -520,6 +533,7 @@ def settings_from(conf: OptimizerConf) -> Settings:
             conf.guard_rails.max_moved_memory_gb_per_hour,
             tuple(conf.guard_rails.allowed_windows)),
         replay_datasource=conf.replay.datasource,
+        tracing=TracingSettings(**{o.name: conf.tracing[o.name] for o in _options()["tracing"]}),
     )
 
 

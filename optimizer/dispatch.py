@@ -8,6 +8,7 @@ decision-engine and applier processes.
 """
 from __future__ import annotations
 
+import contextvars
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Protocol
@@ -37,10 +38,13 @@ class InProcessDispatcher:
         self.futures: list[Future] = []
 
     def trigger_audit(self, audit_uuid: str) -> None:
-        self.futures.append(self.pool.submit(self._audit, audit_uuid))
+        # the caller's context goes along: the audit continues the request's trace
+        self.futures.append(self.pool.submit(contextvars.copy_context().run, self._audit,
+                                             audit_uuid))
 
     def launch_plan(self, plan_uuid: str) -> None:
-        self.futures.append(self.pool.submit(self._plan, plan_uuid))
+        self.futures.append(self.pool.submit(contextvars.copy_context().run, self._plan,
+                                             plan_uuid))
 
     def wait(self) -> None:
         """Wait for everything dispatched so far (tests and one-shot commands)."""

@@ -46,6 +46,7 @@ from optimizer.readiness.watch import ReadinessWatch
 from optimizer.scheduler import claims
 from optimizer.scheduler.audit_worker import AuditWorker
 from optimizer.scheduler.continuous import ContinuousAudits
+from optimizer.tracing import configure_tracing, shutdown_tracing
 
 LOG = logging.getLogger(__name__)
 ROLES = ("all", "api", "decision-engine", "applier")
@@ -75,6 +76,7 @@ class Service:
     _threads: list[threading.Thread] = field(default_factory=list)
     _recovery: threading.Thread | None = None
     _unhooks: list[Callable[[], None]] = field(default_factory=list)
+    _tracing: bool = False  # whether this service turned tracing on (and turns it off)
 
     def start(self) -> None:
         self._started = True
@@ -120,6 +122,8 @@ class Service:
             self.emitter.close()
         for unhook in self._unhooks:
             unhook()
+        if self._tracing:
+            shutdown_tracing()  # exports the last spans first
         for ctx in self.contexts:
             ctx.close()
         SimulatedCloud.process_notify = None
@@ -178,6 +182,8 @@ def build_service(settings: Settings, role: str, topics: Topics | None = None) -
         _add_applier(service)
     if role in ("all", "api"):
         service.api_context = _open(service, "api")
+    if settings.tracing.enabled:  # after the database is opened (and made) above
+        service._tracing = configure_tracing(settings.tracing, settings.database_url, role)
     return service
 
 

@@ -30,6 +30,7 @@ from optimizer.api.microversion import MicroversionMiddleware
 from optimizer.api.nul_guard import NulGuardMiddleware
 from optimizer.api.openapi import install as install_openapi
 from optimizer.api.services import ServiceLister, embedded_services
+from optimizer.api.tracing import TracingMiddleware
 from optimizer.config import ApiSettings
 from optimizer.context import Context
 from optimizer.dispatch import Dispatcher
@@ -52,6 +53,7 @@ def create_app(ctx: Context, dispatcher: Dispatcher, api: ApiSettings | None = N
     app.state.services = services_list or embedded_services
     install_error_handlers(app)
     app.add_middleware(MicroversionMiddleware)
+    app.add_middleware(TracingMiddleware)
     app.add_middleware(NulGuardMiddleware)  # added last: runs first, before any route
     app.include_router(root.router)
     for module in PROTECTED:

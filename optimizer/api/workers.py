@@ -65,6 +65,11 @@ def app() -> FastAPI:
         closers[:0] = [watch_database(ctx.database, emitter), emitter.flush, emitter.close]
     application = create_app(ctx, RPCDispatcher(settings.transport_url, spec.topics))
     application.add_middleware(ReadingMiddleware)
+    if settings.tracing.enabled:
+        from optimizer.tracing import configure_tracing, shutdown_tracing
+
+        configure_tracing(settings.tracing, settings.database_url, "api")
+        closers.append(shutdown_tracing)
 
     def close() -> None:
         for closer in closers:

@@ -28,6 +28,7 @@ from optimizer.applier.recovery import ownerless, recover
 from optimizer.db import set_action_plan_state
 from optimizer.db.schema import ActionPlanRow
 from optimizer.states import ActionPlanState
+from optimizer.tracing import span
 
 if TYPE_CHECKING:
     from optimizer.context import Context
@@ -67,7 +68,12 @@ def execute_plan(ctx: Context, plan_uuid: str, *,
         executor.plan_state = claimed.state
         executor.interrupt = interrupt
         executor.load(journal.load_actions())
-        return executor.run(claimed.uuid)
+        with span("action plan", service="applier", plan_uuid=claimed.uuid,
+                  audit_uuid=claimed.audit_uuid) as current:
+            result = executor.run(claimed.uuid)
+            if current is not None:
+                current.set_attribute("optimizer.plan_state", result.state)
+            return result
     finally:
         if owned:
             actuator.close()

@@ -36,6 +36,7 @@ from optimizer.applier.progress import PlanProgress, progress_of
 from optimizer.applier.recovery import reconcile_action
 from optimizer.applier.revert import revert_completed
 from optimizer.states import ActionPlanState, ActionState
+from optimizer.tracing import current_span, end_span, start_span
 
 LOG = logging.getLogger(__name__)
 _P, _X = ActionPlanState, ActionState
@@ -74,6 +75,9 @@ class Executor:
         # polled every round; True asks to pause the plan and return once nothing runs
         self.interrupt: Callable[[], bool] | None = None
         self.releasing = False
+        # tracing: the plan's span and each running action's (empty while tracing is off)
+        self.plan_span: Any = None
+        self.spans: dict[int, Any] = {}
 
     # ----- setting up ----------------------------------------------------------------
 
@@ -147,6 +151,7 @@ class Executor:
     def run(self, plan_uuid: str) -> PlanResult:
         """Run every action to a final state, then end the plan; its result."""
         began = self.clock()
+        self.plan_span = current_span()
         while True:
             if not self.releasing and self.interrupt is not None and self.interrupt():
                 self._begin_release()
@@ -239,6 +244,11 @@ class Executor:
 
     def _start(self, i: int) -> None:
         self.running[i] = self.clock()
+        if self.plan_span is not None:
+            action = self.actions[i]
+            end_span(self.spans.pop(i, None), error="retried")
+            self.spans[i] = start_span(f"action {action.type}", self.plan_span,
+                                       action_id=action.id, attempt=action.attempts)
         self._handle(i, self._guarded(i, self.plugin[i].execute))
 
     def _poll_running(self) -> bool:
@@ -394,6 +404,9 @@ class Executor:
             self.counts[action.state] -= 1
             self.counts[state] += 1
             action.state = state
+            if i in self.spans and state in FINAL:
+                end_span(self.spans.pop(i), error=message if state == _X.FAILED else None,
+                         state=state)
         action.status_message = message
         self.dirty[action.id] = action
 

@@ -71,6 +71,7 @@ class ClaimedPlan:
     failure_policy: str | None
     revert_on_failure: bool | None
     resumed_from: str | None  # the previous owner when taken over
+    audit_uuid: str | None = None
 
 
 def new_owner() -> str:
@@ -129,7 +130,7 @@ class PlanJournal:
                                 "can be executed (or a running one taken over)")
             self.plan_id = plan.id
             return ClaimedPlan(plan.id, plan.uuid, plan.state, plan.failure_policy,
-                               plan.revert_on_failure, previous)
+                               plan.revert_on_failure, previous, plan.audit.uuid)
 
     def _check_abandoned(self, plan: ActionPlanRow, heartbeat_timeout_s: float) -> None:
         if plan.owner == self.owner or owner_is_gone(plan.owner):

@@ -32,6 +32,9 @@ from optimizer.scheduler.next_runs import next_run_times
 from optimizer.states import AUDIT_TYPES, ActionPlanState, AuditState, AuditType
 from optimizer.strategies.base import GOALS
 from optimizer.strategies.parameters import parse_assignments
+from optimizer.tracing import traced_command
+from optimizer.tracing.report import trace_dicts, trace_lines
+from optimizer.tracing.store import spans_of_audit
 
 
 @click.group("audit")
@@ -79,7 +82,8 @@ def create(goal: str | None, template: str | None, strategy: str | None,
         if row.audit_type != AuditType.ONESHOT:
             _say_scheduled(view, output_format)
             return
-        status = _run_now(ctx, view, bool(row.auto_trigger), output_format)
+        with traced_command(ctx.settings, "optimizer audit create"):
+            status = _run_now(ctx, view, bool(row.auto_trigger), output_format)
     exit_with(status)
 
 
@@ -173,8 +177,11 @@ def list_(state: str | None, goal: str | None, audit_type: str | None, limit: in
 
 @audit.command("show")
 @click.argument("ident", metavar="NAME|UUID")
+@click.option("--trace", "with_trace", is_flag=True,
+              help="Also print where the time went: the audit's newest trace, span by span "
+                   "(recorded with [tracing] enabled = true).")
 @format_option
-def show(ident: str, output_format: str) -> None:
+def show(ident: str, with_trace: bool, output_format: str) -> None:
     """Show an audit's fields and its action plans."""
     with opened_context(reads_only=True) as ctx, ctx.database.session() as session:
         row = get_audit(session, ident)
@@ -182,12 +189,24 @@ def show(ident: str, output_format: str) -> None:
         if row.audit_type == AuditType.CONTINUOUS:
             view["next_run_time"] = next_run_times(session, [row.uuid]).get(row.uuid)
         plans = [plan_view(p) for p in list_action_plans(session, {"audit_id": row.id})]
+        trace = spans_of_audit(session, row.uuid) if with_trace else []
     if output_format == "json":
-        print_json({**view, "action_plans": plans})
+        extra = {"trace": trace_dicts(trace)} if with_trace else {}
+        print_json({**view, "action_plans": plans, **extra})
         return
     out = console()
     print_fields(out, f"Audit {view['name']}", view)
     print_rows(out, "Action plans", [c for c in PLAN_COLUMNS if c != "audit"], plans)
+    if with_trace:
+        _print_trace(trace)
+
+
+def _print_trace(trace: list) -> None:
+    if not trace:
+        click.echo("no trace is stored for this audit: audits are traced while [tracing] "
+                   "enabled = true (with store = true)")
+        return
+    click.echo("\n".join(trace_lines(trace)))
 
 
 @audit.command("update")

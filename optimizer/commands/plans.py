@@ -37,6 +37,7 @@ from optimizer.db import (
 from optimizer.db.schema import ActionRow
 from optimizer.models.errors import UserError
 from optimizer.plan_file import stored_plan_to_dict, write_plan
+from optimizer.tracing import traced_command
 
 DEFAULT_SHOWN = 50
 
@@ -140,7 +141,7 @@ def start(uuid: str, no_wait: bool, output_format: str) -> None:
     any more (after Ctrl-C or a crash), start goes on with it here; a PAUSED
     plan held by a live applier is resumed there and followed.
     """
-    with opened_context() as ctx:
+    with opened_context() as ctx, traced_command(ctx.settings, "optimizer actionplan start"):
         outcome = start_plan(ctx, uuid, wait=not no_wait, output_format=output_format)
     outcome.emit(output_format)
     exit_with(outcome.status)
@@ -156,7 +157,7 @@ def execute(uuid: str, output_format: str) -> None:
     CANCELLING) whose applier is gone or silent; a PAUSED one then waits for
     `resume`. This is what `start --no-wait` launches in the background.
     """
-    with opened_context() as ctx:
+    with opened_context() as ctx, traced_command(ctx.settings, "optimizer actionplan execute"):
         outcome = run_plan(ctx, require_applier(), uuid, show_progress=False)
     outcome.emit(output_format)
     exit_with(outcome.status)

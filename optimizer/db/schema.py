@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Float,
     ForeignKey,
     Index,
@@ -190,6 +191,28 @@ class IndicatorRow(Base):
     value: Mapped[float | None] = mapped_column(Float)
     unit: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
     description: Mapped[str] = mapped_column(Text, default="")
+
+
+class TraceSpanRow(Base):
+    """One finished span of a trace (see :mod:`optimizer.tracing`), for ``audit show --trace``.
+
+    ``audit_uuid`` is set on the spans that know their audit; the others
+    belong to it through their ``trace_id``.
+    """
+
+    __tablename__ = "trace_spans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trace_id: Mapped[str] = mapped_column(String(32), index=True)
+    span_id: Mapped[str] = mapped_column(String(16))
+    parent_id: Mapped[str | None] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    service: Mapped[str | None] = mapped_column(String(64))
+    audit_uuid: Mapped[str | None] = mapped_column(String(UUID_LENGTH), index=True)
+    start_ns: Mapped[int] = mapped_column(BigInteger)
+    end_ns: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(STATE_LENGTH), default="OK")
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 TABLE_NAMES = tuple(Base.metadata.tables)

@@ -38,6 +38,7 @@ from optimizer.planning import PlannerConfig, plan
 from optimizer.states import ActionPlanState, AuditState, AuditType
 from optimizer.strategies.base import Strategy
 from optimizer.strategies.solution import Solution
+from optimizer.tracing import span
 
 LOG = logging.getLogger(__name__)
 HOSTNAME = socket.gethostname()
@@ -71,6 +72,15 @@ class DecisionEngine:
         Raises OutcomeNotRecorded when the database stayed unreachable while
         the outcome was written (the audit is then left ONGOING).
         """
+        with span("audit", service="decision-engine") as current:
+            outcome = self._run_audit(ident)
+            if current is not None:
+                current.set_attributes({"optimizer.audit_uuid": outcome.audit_uuid,
+                                        "optimizer.audit_state": outcome.state,
+                                        "optimizer.plan_uuid": outcome.action_plan_uuid or ""})
+            return outcome
+
+    def _run_audit(self, ident: str) -> AuditOutcome:
         with self.database.session() as session:
             audit = get_audit(session, ident)
             uuid, kind = audit.uuid, audit.audit_type
@@ -122,23 +132,31 @@ class DecisionEngine:
                 parameters: dict, scope) -> AuditOutcome:
         seconds: dict[str, float] = {}
         clock = time.perf_counter()
-        snapshot = apply_scope(self.collect(), scope)
+        with span("collect", audit_uuid=uuid) as current:
+            snapshot = apply_scope(self.collect(), scope)
+            if current is not None:
+                current.set_attributes({"optimizer.hosts": snapshot.host_count,
+                                        "optimizer.instances": len(snapshot.inst_uuids)})
         seconds["model"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
         comparison: list[Candidate] = []
-        if strategy_name:
-            strategy = self._strategy(strategy_name, goal)
-            solution = strategy.run(snapshot, parameters)
-        else:
-            strategy, solution, comparison = choose(snapshot, goal, dict(self.strategies),
-                                                   self.planner)
+        with span("strategy", audit_uuid=uuid, strategy=strategy_name or f"best for {goal}"):
+            if strategy_name:
+                strategy = self._strategy(strategy_name, goal)
+                solution = strategy.run(snapshot, parameters)
+            else:
+                strategy, solution, comparison = choose(snapshot, goal, dict(self.strategies),
+                                                       self.planner)
         seconds["strategy"] = time.perf_counter() - clock
         _check_pinned(snapshot, solution, strategy.name)
 
         clock = time.perf_counter()
-        graph = plan(snapshot, solution, self.planner)
-        duration = graph.schedule().duration_s
+        with span("planner", audit_uuid=uuid) as current:
+            graph = plan(snapshot, solution, self.planner)
+            duration = graph.schedule().duration_s
+            if current is not None:
+                current.set_attribute("optimizer.actions", len(graph))
         seconds["planner"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
@@ -164,7 +182,8 @@ class DecisionEngine:
                 row = add_action_plan(session, fields, actions, indicators)
                 _supersede_older(session, audit_id, row.id)
 
-        self.retry.run(f"storing the plan of audit {uuid}", store)
+        with span("store", audit_uuid=uuid, plan_uuid=plan_uuid):
+            self.retry.run(f"storing the plan of audit {uuid}", store)
         seconds["store"] = time.perf_counter() - clock
         LOG.info("audit %s: plan %s by %s with %d actions (%s)", uuid, plan_uuid,
                  strategy.name, len(graph), ", ".join(f"{k} {v:.3f}s" for k, v in seconds.items()))

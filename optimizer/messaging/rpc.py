@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import oslo_messaging
 
 from optimizer.messaging.transport import Topics, rpc_transport
+from optimizer.tracing import extracted, inject, span
 
 if TYPE_CHECKING:
     from optimizer.context import Context
@@ -37,11 +38,11 @@ class RPCDispatcher:
 
     def trigger_audit(self, audit_uuid: str) -> None:
         # The request id lets an EVENT audit run once per webhook call.
-        self._decision.cast({}, "trigger_audit", audit_uuid=audit_uuid,
+        self._decision.cast(inject({}), "trigger_audit", audit_uuid=audit_uuid,
                             request_id=uuid.uuid4().hex)
 
     def launch_plan(self, plan_uuid: str) -> None:
-        self._applier.cast({}, "launch_plan", plan_uuid=plan_uuid)
+        self._applier.cast(inject({}), "launch_plan", plan_uuid=plan_uuid)
 
 
 class DecisionEngineEndpoint:
@@ -54,7 +55,9 @@ class DecisionEngineEndpoint:
 
     def trigger_audit(self, ctxt, audit_uuid: str, request_id: str | None = None) -> str:
         try:
-            return self.audits.handle_request(audit_uuid, request_id)
+            with extracted(ctxt), span("rpc trigger_audit", service="decision-engine",
+                                       audit_uuid=audit_uuid):
+                return self.audits.handle_request(audit_uuid, request_id)
         except Exception:  # one bad request never stops the server
             LOG.exception("audit %s: request failed", audit_uuid)
             return "error"
@@ -77,7 +80,8 @@ class ApplierEndpoint:
         from optimizer.models.errors import UserError
 
         try:
-            execute_plan(self.ctx, plan_uuid)
+            with extracted(ctxt), span("rpc launch_plan", service="applier", plan_uuid=plan_uuid):
+                execute_plan(self.ctx, plan_uuid)
         except UserError as exc:  # claimed by recovery or another applier first, or over
             LOG.info("action plan %s not executed here: %s", plan_uuid, exc)
             return "skipped"

@@ -35,6 +35,7 @@ from optimizer.decision.recording import OutcomeNotRecorded, RecordRetry, unreac
 from optimizer.dispatch import Dispatcher
 from optimizer.scheduler import claims
 from optimizer.states import ActionPlanState, AuditState, AuditType, IllegalTransition
+from optimizer.tracing import span
 
 LOG = logging.getLogger(__name__)
 
@@ -91,7 +92,8 @@ class AuditWorker:
             LOG.info("audit %s is %s: scheduled run %s skipped", audit_uuid, audit.state,
                      run_key)
             return f"skipped ({audit.state})"
-        self._execute(audit_uuid)
+        with span("scheduled run", service="scheduler", audit_uuid=audit_uuid, run_key=run_key):
+            self._execute(audit_uuid)
         return "ran"
 
     def recover_orphans(self) -> list[str]:

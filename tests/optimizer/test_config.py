@@ -216,9 +216,17 @@ def test_every_ini_example_of_the_readme_loads_as_shown(isolated_home, caplog):
         with caplog.at_level("WARNING", logger="optimizer.config"):
             settings = load_config(path)
         assert caplog.records == [], block
-        shown = dict(re.findall(r"^(\w+) = (.*)$", block, re.M))
-        for name, text in shown.items():
-            row = next(r for r in settings.rows if r.option == name)
+        shown, group = {}, "DEFAULT"
+        for line in block.splitlines():  # options by (section, name): names repeat
+            header = re.match(r"^\[(\w+)\]$", line)
+            option = re.match(r"^(\w+) = (.*)$", line)
+            if header:
+                group = header.group(1)
+            elif option:
+                shown[(group, option.group(1))] = option.group(2)
+        for (group, name), text in shown.items():
+            row = next(r for r in settings.rows if r.option == name
+                       and r.group in (group, "DEFAULT" if group == "DEFAULT" else None))
             assert row.source == path, (name, row)
             if isinstance(row.value, list):  # a list option splits at commas
                 assert len(row.value) == text.count(",") + 1, (name, row.value)
