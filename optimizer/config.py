@@ -164,6 +164,17 @@ def _options() -> dict[str | None, list[cfg.Opt]]:
                         help="Cron expressions (minute hour day month weekday, UTC) of the "
                              "minutes in which plans may start automatically; empty: always."),
         ],
+        "logging": [
+            cfg.StrOpt("format", default="text", choices=["text", "json"],
+                       help="How `optimizer serve` logs: text (oslo.log's layout) or json "
+                            "(one JSON object a line); state changes carry their ids."),
+        ],
+        "metrics": [
+            cfg.PortOpt("port", default=0,
+                        help="Port serving /metrics in a `serve` role without the API "
+                             "(decision-engine, applier); 0: none. The API serves it anyway."),
+            cfg.StrOpt("host", default="127.0.0.1", help="Address of that /metrics."),
+        ],
         "api": [
             cfg.StrOpt("host", default="127.0.0.1", help="Address the REST API listens on."),
             cfg.PortOpt("port", default=9322, help="Port of the REST API (Watcher's)."),
@@ -468,6 +479,15 @@ class ReadinessSettings:
 
 
 @dataclass(frozen=True)
+class ObservabilitySettings:
+    """How `optimizer serve` logs, and where a role without the API serves /metrics."""
+
+    log_format: str = "text"
+    metrics_port: int = 0
+    metrics_host: str = "127.0.0.1"
+
+
+@dataclass(frozen=True)
 class Settings:
     """The whole configuration as plain values, with the rows for ``config show``."""
 
@@ -484,6 +504,7 @@ class Settings:
     guard_rails: GuardRailSettings = GuardRailSettings()
     replay_datasource: str = "simulated"
     readiness: ReadinessSettings = ReadinessSettings()
+    observability: ObservabilitySettings = ObservabilitySettings()
 
 
 def settings_from(conf: OptimizerConf) -> Settings:
@@ -520,6 +541,8 @@ def settings_from(conf: OptimizerConf) -> Settings:
             conf.guard_rails.max_moved_memory_gb_per_hour,
             tuple(conf.guard_rails.allowed_windows)),
         replay_datasource=conf.replay.datasource,
+        observability=ObservabilitySettings(conf.logging.format, conf.metrics.port,
+                                            conf.metrics.host),
     )
 
 
