@@ -43,7 +43,7 @@ from optimizer.messaging.rpc import (
 )
 from optimizer.messaging.transport import Topics, notification_transport
 from optimizer.models.errors import UserError
-from optimizer.observability import metrics, set_metrics
+from optimizer.observability import current_metrics, set_metrics
 from optimizer.observability.metrics import Metrics
 from optimizer.readiness.watch import ReadinessWatch
 from optimizer.scheduler import claims
@@ -132,7 +132,7 @@ class Service:
         if self._metrics_server is not None:
             self._metrics_server.shutdown()
             self._metrics_server.server_close()
-        if metrics() is self.metrics:
+        if current_metrics() is self.metrics:
             set_metrics(None)
         LOG.info("optimizer %s service stopped", self.role)
 

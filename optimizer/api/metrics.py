@@ -2,7 +2,7 @@
 
 No token is needed (Prometheus scrapes without one): the figures are counts
 and durations, never names or contents. The app reports to the process's
-metrics (:func:`optimizer.observability.metrics`) when a service set them,
+metrics (:func:`optimizer.observability.current_metrics`) when a service set them,
 else to metrics of its own, which then hold only the API's figures.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ import time
 
 from fastapi import APIRouter, FastAPI, Request, Response
 
-from optimizer.observability import metrics as current_metrics
+from optimizer.observability import current_metrics
 from optimizer.observability.metrics import CONTENT_TYPE, Metrics
 
 router = APIRouter(tags=["observability"])

@@ -35,7 +35,7 @@ from optimizer.applier.policy import STOP, ExecutionPolicy, MigrationSlots
 from optimizer.applier.progress import PlanProgress, progress_of
 from optimizer.applier.recovery import reconcile_action
 from optimizer.applier.revert import revert_completed
-from optimizer.observability import metrics
+from optimizer.observability import current_metrics
 from optimizer.states import ActionPlanState, ActionState
 
 LOG = logging.getLogger(__name__)
@@ -319,7 +319,7 @@ class Executor:
         if step.operation:
             action.operation = step.operation
         if step.phase == Phase.DONE:
-            metrics().action_done(action.type, None if began is None else self.clock() - began)
+            current_metrics().action_done(action.type, began, self.clock())
             self.moved += step.moved_memory_mb or 0.0
             action.moved_memory_mb = step.moved_memory_mb
             self._set(i, _X.SUCCEEDED, step.message or None)
@@ -396,7 +396,7 @@ class Executor:
             self.counts[action.state] -= 1
             self.counts[state] += 1
             action.state = state
-            metrics().action_state(action.type, state)
+            current_metrics().action_state(action.type, state)
         action.status_message = message
         self.dirty[action.id] = action
 
@@ -437,7 +437,7 @@ class Executor:
         self.message = message
         state = self.journal.finish(state, message)
         self.plan_state = state
-        metrics().plan_ended(state)
+        current_metrics().plan_ended(state)
         progress = self._progress()
         if self.on_progress:
             self.on_progress(progress)
@@ -455,7 +455,7 @@ class Executor:
                            self.message)
 
     def _report(self) -> None:
-        metrics().applier_queue(self, len(self.ready_migrations) + len(self.ready_other)
+        current_metrics().applier_queue(self, len(self.ready_migrations) + len(self.ready_other)
                                 + len(self.retries), len(self.running))
         if self.on_progress:
             self.on_progress(self._progress())

@@ -34,7 +34,7 @@ from optimizer.decision.selection import Candidate, choose
 from optimizer.gc_pause import gc_paused
 from optimizer.models.errors import UserError
 from optimizer.models.snapshot import ClusterSnapshot
-from optimizer.observability import metrics
+from optimizer.observability import current_metrics
 from optimizer.planning import PlannerConfig, plan
 from optimizer.states import ActionPlanState, AuditState, AuditType
 from optimizer.strategies.base import Strategy
@@ -73,7 +73,7 @@ class DecisionEngine:
         the outcome was written (the audit is then left ONGOING).
         """
         outcome = self._run(ident)
-        metrics().audit_ended(outcome.state, outcome.strategy)
+        current_metrics().audit_ended(outcome.state, outcome.strategy)
         return outcome
 
     def _run(self, ident: str) -> AuditOutcome:
@@ -172,7 +172,7 @@ class DecisionEngine:
 
         self.retry.run(f"storing the plan of audit {uuid}", store)
         seconds["store"] = time.perf_counter() - clock
-        metrics().audit_planned(strategy.name, seconds, len(actions))
+        current_metrics().audit_planned(strategy.name, seconds, len(actions))
         LOG.info("audit %s: plan %s by %s with %d actions (%s)", uuid, plan_uuid,
                  strategy.name, len(graph), ", ".join(f"{k} {v:.3f}s" for k, v in seconds.items()))
         return AuditOutcome(uuid, AuditState.ONGOING, plan_uuid, strategy.name,

@@ -30,7 +30,7 @@ import numpy as np
 
 from optimizer.listener.nova import InstanceEvent, ServiceEvent, event_problem
 from optimizer.models.snapshot import ClusterSnapshot
-from optimizer.observability import metrics
+from optimizer.observability import current_metrics
 
 LOG = logging.getLogger(__name__)
 Event = InstanceEvent | ServiceEvent
@@ -50,7 +50,7 @@ class ApplyCounts:
     def skip(self, reason: str, message: str, *args) -> None:
         self.skipped += 1
         self.reasons[reason] = self.reasons.get(reason, 0) + 1
-        metrics().notification_skipped(reason)
+        current_metrics().notification_skipped(reason)
         LOG.warning("notification skipped (%s): " + message, reason, *args)
 
 

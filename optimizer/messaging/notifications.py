@@ -34,7 +34,7 @@ from optimizer.db.bulk import add_insert_listener
 from optimizer.db.engine import Database
 from optimizer.db.schema import ActionPlanRow, ActionRow, AuditRow
 from optimizer.messaging.transport import notification_transport
-from optimizer.observability import metrics
+from optimizer.observability import current_metrics
 
 LOG = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ class NotificationEmitter:
                         self.notifier.info({}, event_type, body)
                     except Exception:  # a lost notification must not stop the others
                         LOG.exception("notification of %s %s not sent", table, row.get("uuid"))
-                metrics().notifications_sent(len(changes), time.monotonic() - committed)
+                current_metrics().notifications_sent(len(changes), time.monotonic() - committed)
             finally:
                 self._queue.task_done()
 

@@ -1,11 +1,11 @@
 """Observability: Prometheus metrics, health checks and state-change logs.
 
-The engine reports what happens through :func:`metrics`, the process's
+The engine reports what happens through :func:`current_metrics`, the process's
 metrics sink: a no-op until a service installs a real
 :class:`~optimizer.observability.metrics.Metrics` with :func:`set_metrics`
 (``optimizer serve`` does), so commands and tests pay nothing and never
 import prometheus_client. Each hook in the engine is one call, e.g.
-``metrics().audit_ended(state, strategy)``.
+``current_metrics().audit_ended(state, strategy)``.
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def _nothing(*_args: Any, **_kwargs: Any) -> None:
 _current: NoMetrics | Metrics = NoMetrics()
 
 
-def metrics() -> NoMetrics | Metrics:
+def current_metrics() -> NoMetrics | Metrics:
     """Where this process's hooks report to (a no-op unless a service set one)."""
     return _current
 

@@ -37,7 +37,7 @@ def state_changed(kind: str, uuid: str, old: str | None, new: str, **ids: str | 
         return
     fields = {"event": "state_change", "kind": kind, "old_state": old, "new_state": new,
               **{k: v for k, v in ids.items() if v is not None}, kind: uuid}
-    STATE_LOG.info("%s %s: %s -> %s", kind, uuid, old, new, extra={"fields": fields})
+    STATE_LOG.info("%s %s: %s -> %s", kind, uuid, old or "new", new, extra={"fields": fields})
 
 
 class TextFormatter(logging.Formatter):

@@ -3,7 +3,7 @@
 A :class:`Metrics` owns its ``CollectorRegistry`` (never prometheus_client's
 global one), so several apps or tests in one process do not collide. Its
 methods are the hooks the engine calls (through
-:func:`optimizer.observability.metrics`); each does a few counter or
+:func:`optimizer.observability.current_metrics`); each does a few counter or
 histogram updates, a microsecond or two.
 
 Names (all prefixed ``optimizer_``):
@@ -125,11 +125,11 @@ class Metrics:
         if state in FINAL_ACTION_STATES:
             self.actions.labels(action_type, state).inc()
 
-    def action_done(self, action_type: str, seconds: float | None) -> None:
-        """An action succeeded ``seconds`` after it started here (None: it was found done
-        after a restart, time unknown); migrations are timed."""
-        if action_type == "migrate" and seconds is not None:
-            self.migrations.observe(seconds)
+    def action_done(self, action_type: str, began: float | None, now: float) -> None:
+        """An action started at ``began`` succeeded at ``now`` (on one clock; ``began`` None:
+        found done after a restart, time unknown); migrations are timed."""
+        if action_type == "migrate" and began is not None:
+            self.migrations.observe(now - began)
 
     def plan_ended(self, state: str) -> None:
         self.plans.labels(state).inc()
