@@ -100,6 +100,7 @@ class Metrics:
         self._received_lag = self.lag.labels("received")
         self._sent = self.notifications.labels("sent")
         self._sent_lag = self.lag.labels("sent")
+        self._action_children: dict[tuple[str, str], Any] = {}
 
     # ----- the decision engine -------------------------------------------------------
 
@@ -123,7 +124,11 @@ class Metrics:
     def action_state(self, action_type: str, state: str) -> None:
         """An action moved to ``state``; counted when that state is final."""
         if state in FINAL_ACTION_STATES:
-            self.actions.labels(action_type, state).inc()
+            child = self._action_children.get((action_type, state))
+            if child is None:  # labels() takes a lock and checks the names: once a pair
+                child = self._action_children[(action_type, state)] = self.actions.labels(
+                    action_type, state)
+            child.inc()
 
     def action_done(self, action_type: str, began: float | None, now: float) -> None:
         """An action started at ``began`` succeeded at ``now`` (on one clock; ``began`` None:
