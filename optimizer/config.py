@@ -176,6 +176,17 @@ def _options() -> dict[str | None, list[cfg.Opt]]:
                         help="Cron expressions (minute hour day month weekday, UTC) of the "
                              "minutes in which plans may start automatically; empty: always."),
         ],
+        "logging": [
+            cfg.StrOpt("format", default="text", choices=["text", "json"],
+                       help="How `optimizer serve` logs: text (oslo.log's layout) or json "
+                            "(one JSON object a line); state changes carry their ids."),
+        ],
+        "metrics": [
+            cfg.PortOpt("port", default=0,
+                        help="Port serving /metrics in a `serve` role without the API "
+                             "(decision-engine, applier); 0: none. The API serves it anyway."),
+            cfg.StrOpt("host", default="127.0.0.1", help="Address of that /metrics."),
+        ],
         "api": [
             cfg.StrOpt("host", default="127.0.0.1", help="Address the REST API listens on."),
             cfg.PortOpt("port", default=9322, help="Port of the REST API (Watcher's)."),
@@ -480,6 +491,15 @@ class ReadinessSettings:
 
 
 @dataclass(frozen=True)
+class ObservabilitySettings:
+    """How `optimizer serve` logs, and where a role without the API serves /metrics."""
+
+    log_format: str = "text"
+    metrics_port: int = 0
+    metrics_host: str = "127.0.0.1"
+
+
+@dataclass(frozen=True)
 class Settings:
     """The whole configuration as plain values, with the rows for ``config show``."""
 
@@ -497,6 +517,7 @@ class Settings:
     replay_datasource: str = "simulated"
     readiness: ReadinessSettings = ReadinessSettings()
     tracing: TracingSettings = TracingSettings()
+    observability: ObservabilitySettings = ObservabilitySettings()
 
 
 def settings_from(conf: OptimizerConf) -> Settings:
@@ -534,6 +555,8 @@ def settings_from(conf: OptimizerConf) -> Settings:
             tuple(conf.guard_rails.allowed_windows)),
         replay_datasource=conf.replay.datasource,
         tracing=TracingSettings(**{o.name: conf.tracing[o.name] for o in _options()["tracing"]}),
+        observability=ObservabilitySettings(conf.logging.format, conf.metrics.port,
+                                            conf.metrics.host),
     )
 
 

@@ -70,24 +70,40 @@ class PlanLoad:
     moved_last_hour_gb: float
 
 
-def breaches(rails: GuardRails, load: PlanLoad, now: datetime, source: str) -> list[str]:
+class Breach(str):
+    """Why a rail keeps a plan from starting: the reason, and the rail's name in ``rail``."""
+
+    rail: str
+
+    def __new__(cls, rail: str, reason: str) -> Breach:
+        breach = super().__new__(cls, reason)
+        breach.rail = rail
+        return breach
+
+
+def breaches(rails: GuardRails, load: PlanLoad, now: datetime, source: str) -> list[Breach]:
     """Why ``rails`` (named ``source`` in the reasons) keep the plan from starting."""
     reasons = []
     if not rails.automatic_execution:
-        reasons.append(f"automatic execution is switched off ({source})")
+        reasons.append(Breach("automatic_execution",
+                              f"automatic execution is switched off ({source})"))
     if rails.max_migrations_per_plan and load.migrations > rails.max_migrations_per_plan:
-        reasons.append(f"{load.migrations} migrations exceed the limit of "
-                       f"{rails.max_migrations_per_plan} per plan ({source})")
+        reasons.append(Breach("max_migrations_per_plan",
+                              f"{load.migrations} migrations exceed the limit of "
+                              f"{rails.max_migrations_per_plan} per plan ({source})"))
     limit = rails.max_moved_memory_gb_per_hour
     # a plan that moves nothing adds nothing to the hour's budget, however spent it is
     moves_memory = load.migrations > 0 and load.memory_gb > 0
     if limit and moves_memory and load.memory_gb + load.moved_last_hour_gb > limit:
-        reasons.append(f"moving {load.memory_gb:.1f} GB after {load.moved_last_hour_gb:.1f} GB "
-                       f"in the last hour exceeds {limit:g} GB per hour ({source})")
+        reasons.append(Breach("max_moved_memory_gb_per_hour",
+                              f"moving {load.memory_gb:.1f} GB after "
+                              f"{load.moved_last_hour_gb:.1f} GB in the last hour exceeds "
+                              f"{limit:g} GB per hour ({source})"))
     if rails.allowed_windows and not any(window_open(e, now, source)
                                          for e in rails.allowed_windows):
-        reasons.append(f"{now:%Y-%m-%d %H:%M} UTC is outside the allowed windows "
-                       f"{', '.join(rails.allowed_windows)} ({source})")
+        reasons.append(Breach("allowed_windows",
+                              f"{now:%Y-%m-%d %H:%M} UTC is outside the allowed windows "
+                              f"{', '.join(rails.allowed_windows)} ({source})"))
     return reasons
 
 

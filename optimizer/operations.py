@@ -26,6 +26,7 @@ from optimizer.db import (
 )
 from optimizer.db.schema import ActionPlanRow, ActionRow, AuditRow
 from optimizer.models.errors import UserError
+from optimizer.observability import current_metrics
 from optimizer.states import ActionPlanState, ActionState, AuditType
 from optimizer.strategies.base import GOALS, our_names
 
@@ -185,6 +186,7 @@ def auto_start(ctx: Context, plan_uuid: str, now: datetime | None = None) -> Act
 
 def hold_back(ctx: Context, plan_uuid: str, reasons: list[str]) -> ActionPlanRow:
     """Leave the plan RECOMMENDED, saying which guard rails kept it from starting."""
+    current_metrics().guard_rail_holds(reasons)
     with ctx.database.session() as session:
         return update_action_plan(session, plan_uuid, status_message=(
             "not started automatically: " + "; ".join(reasons)))

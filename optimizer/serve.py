@@ -12,6 +12,7 @@ import logging
 import click
 
 from optimizer.models.errors import UserError
+from optimizer.observability.logs import use_format
 
 LOG = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ def serve_command(role: str, api_host: str | None, api_port: int | None,
     from optimizer.commands.common import current_settings
 
     settings = current_settings()
+    use_format(settings.observability.log_format)  # [logging] format, INFO and up
     if role in ("all", "api"):
         check_exposure(api_host or settings.api.host, settings.api.auth, insecure)
     if transport_url:

@@ -24,6 +24,7 @@ import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import oslo_messaging
 
@@ -42,6 +43,8 @@ from optimizer.messaging.rpc import (
 )
 from optimizer.messaging.transport import Topics, notification_transport
 from optimizer.models.errors import UserError
+from optimizer.observability import current_metrics, set_metrics
+from optimizer.observability.metrics import Metrics
 from optimizer.readiness.watch import ReadinessWatch
 from optimizer.scheduler import claims
 from optimizer.scheduler.audit_worker import AuditWorker
@@ -70,6 +73,7 @@ class Service:
     emitter: NotificationEmitter | None = None
     api_context: Context | None = None
     readiness: ReadinessWatch | None = None
+    metrics: Metrics | None = None
     _started: bool = False
     _stopped: bool = False
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -77,6 +81,7 @@ class Service:
     _recovery: threading.Thread | None = None
     _unhooks: list[Callable[[], None]] = field(default_factory=list)
     _tracing: bool = False  # whether this service turned tracing on (and turns it off)
+    _metrics_server: Any = None
 
     def start(self) -> None:
         self._started = True
@@ -88,6 +93,7 @@ class Service:
             self.schedules.start()
         if self.readiness is not None:
             self.readiness.start()
+        self._serve_metrics()
         beat = threading.Thread(target=self._housekeeping, name="heartbeat", daemon=True)
         beat.start()
         self._threads.append(beat)
@@ -127,7 +133,22 @@ class Service:
         for ctx in self.contexts:
             ctx.close()
         SimulatedCloud.process_notify = None
+        if self._metrics_server is not None:
+            self._metrics_server.shutdown()
+            self._metrics_server.server_close()
+        if current_metrics() is self.metrics:
+            set_metrics(None)
         LOG.info("optimizer %s service stopped", self.role)
+
+    def _serve_metrics(self) -> None:
+        """/metrics on ``[metrics] port`` for a role without the API (which serves it)."""
+        o = self.settings.observability
+        if self.api_context is None and o.metrics_port and self.metrics is not None:
+            from prometheus_client import start_http_server
+
+            self._metrics_server, _ = start_http_server(o.metrics_port, o.metrics_host,
+                                                        registry=self.metrics.registry)
+            LOG.info("metrics on http://%s:%d/metrics", o.metrics_host, o.metrics_port)
 
     def _housekeeping(self) -> None:
         interval = self.settings.service.heartbeat_interval_s
@@ -172,6 +193,8 @@ def build_service(settings: Settings, role: str, topics: Topics | None = None) -
     topics = topics or Topics(s.decision_engine_topic, s.applier_topic, s.notification_topic,
                               s.listener_topic)
     service = Service(settings, role, topics, RPCDispatcher(settings.transport_url, topics))
+    service.metrics = Metrics()
+    set_metrics(service.metrics)  # every role of this process reports here
     if settings.service.notifications:
         service.emitter = NotificationEmitter(settings.transport_url, topics.notifications,
                                               settings.service.host)
@@ -213,6 +236,7 @@ def _add_decision_engine(service: Service) -> None:
     if s.listener_enabled:
         service.model = LiveModel(first, max_clock_skew_s=s.max_clock_skew_s)
         ctx._collector = service.model  # audits read the live model
+        service.metrics.watch_model(service.model)
         service.listener = NovaListener(
             service.model, service.settings.transport_url, service.topics.nova,
             collect=source.collect, resync_interval_s=s.resync_interval_s, pool=worker.name)

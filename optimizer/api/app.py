@@ -17,6 +17,8 @@ from optimizer.api import (
     audits,
     data_model,
     goals,
+    health,
+    metrics,
     readiness,
     root,
     scoring_engines,
@@ -52,12 +54,15 @@ def create_app(ctx: Context, dispatcher: Dispatcher, api: ApiSettings | None = N
                                tuple(api.reader_tokens))
     app.state.services = services_list or embedded_services
     install_error_handlers(app)
+    metrics.install(app)  # GET /metrics (without a token) and the requests' metrics
     app.add_middleware(MicroversionMiddleware)
     app.add_middleware(TracingMiddleware)
     app.add_middleware(NulGuardMiddleware)  # added last: runs first, before any route
     app.include_router(root.router)
+    health.install(app)  # GET /healthz, without a token
     for module in PROTECTED:
         app.include_router(module.router, dependencies=[Depends(authorize)])
-    app.state.method_table = method_table([root.router, *(m.router for m in PROTECTED)])
+    app.state.method_table = method_table([root.router, metrics.router, health.router,
+                                           *(m.router for m in PROTECTED)])
     install_openapi(app)
     return app

@@ -35,6 +35,7 @@ from optimizer.applier.policy import STOP, ExecutionPolicy, MigrationSlots
 from optimizer.applier.progress import PlanProgress, progress_of
 from optimizer.applier.recovery import reconcile_action
 from optimizer.applier.revert import revert_completed
+from optimizer.observability import current_metrics
 from optimizer.states import ActionPlanState, ActionState
 from optimizer.tracing import current_span, end_span, start_span
 
@@ -323,11 +324,12 @@ class Executor:
                 action.operation = step.operation
                 self.dirty[action.id] = action
             return
-        self.running.pop(i, None)
+        began = self.running.pop(i, None)
         self._release_slot(i)
         if step.operation:
             action.operation = step.operation
         if step.phase == Phase.DONE:
+            current_metrics().action_done(action.type, began, self.clock())
             self.moved += step.moved_memory_mb or 0.0
             action.moved_memory_mb = step.moved_memory_mb
             self._set(i, _X.SUCCEEDED, step.message or None)
@@ -404,6 +406,7 @@ class Executor:
             self.counts[action.state] -= 1
             self.counts[state] += 1
             action.state = state
+            current_metrics().action_state(action.type, state)
             if i in self.spans and state in FINAL:
                 end_span(self.spans.pop(i), error=message if state == _X.FAILED else None,
                          state=state)
@@ -447,6 +450,7 @@ class Executor:
         self.message = message
         state = self.journal.finish(state, message)
         self.plan_state = state
+        current_metrics().plan_ended(state)
         progress = self._progress()
         if self.on_progress:
             self.on_progress(progress)
@@ -464,5 +468,7 @@ class Executor:
                            self.message)
 
     def _report(self) -> None:
+        current_metrics().applier_queue(self, len(self.ready_migrations) + len(self.ready_other)
+                                + len(self.retries), len(self.running))
         if self.on_progress:
             self.on_progress(self._progress())

@@ -17,7 +17,7 @@ import os
 import socket
 import uuid as uuidlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import bindparam, select, update
@@ -29,6 +29,7 @@ from optimizer.db.errors import ConcurrentUpdate
 from optimizer.db.schema import ActionPlanRow, ActionRow
 from optimizer.db.types import utcnow
 from optimizer.models.errors import UserError
+from optimizer.observability.logs import state_changed
 from optimizer.states import ActionPlanState
 
 PLANS = ActionPlanRow.__table__
@@ -59,6 +60,13 @@ class StoredAction:
     operation: str | None
     attempts: int
     moved_memory_mb: float | None
+    uuid: str = ""
+    # the state last stored: a change is logged once its commit is done
+    stored_state: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.stored_state is None:
+            self.stored_state = self.state
 
 
 @dataclass(frozen=True)
@@ -104,6 +112,7 @@ class PlanJournal:
         self.plan_uuid = plan_uuid
         self.owner = owner or new_owner()
         self.plan_id: int | None = None
+        self.audit_uuid: str | None = None
 
     def claim(self, heartbeat_timeout_s: float) -> ClaimedPlan:
         """Own the plan: PENDING → ONGOING, or take over a running one whose applier died."""
@@ -128,7 +137,7 @@ class PlanJournal:
             else:
                 raise UserError(f"action plan {plan.uuid} is {plan.state}; only a PENDING plan "
                                 "can be executed (or a running one taken over)")
-            self.plan_id = plan.id
+            self.plan_id, self.audit_uuid = plan.id, plan.audit.uuid
             return ClaimedPlan(plan.id, plan.uuid, plan.state, plan.failure_policy,
                                plan.revert_on_failure, previous, plan.audit.uuid)
 
@@ -146,7 +155,7 @@ class PlanJournal:
         """Every action of the plan, in plan order."""
         columns = [ACTIONS.c[name] for name in (
             "id", "index", "type", "parameters", "parents", "state", "status_message",
-            "operation", "attempts", "moved_memory_mb")]
+            "operation", "attempts", "moved_memory_mb", "uuid")]
         with self.database.engine.connect() as connection:
             rows = connection.execute(select(*columns).where(
                 ACTIONS.c.action_plan_id == self.plan_id).order_by(ACTIONS.c.index))
@@ -166,6 +175,11 @@ class PlanJournal:
                     {"b_id": a.id, "b_state": a.state, "b_message": a.status_message,
                      "b_operation": a.operation, "b_attempts": a.attempts,
                      "b_moved": a.moved_memory_mb, "b_now": now} for a in writes])
+        for action in writes:
+            if action.state != action.stored_state:
+                state_changed("action", action.uuid, action.stored_state, action.state,
+                              audit=self.audit_uuid, action_plan=self.plan_uuid)
+                action.stored_state = action.state
         return state
 
     def finish(self, state: str, message: str) -> str:
@@ -182,6 +196,7 @@ class PlanJournal:
             connection.execute(update(PLANS).where(PLANS.c.id == self.plan_id)
                                .values(state=state, status_message=message,
                                        updated_at=utcnow()))
+        self._log_plan(current, state)
         return state
 
     def pause(self, message: str) -> str:
@@ -193,7 +208,11 @@ class PlanJournal:
             connection.execute(update(PLANS).where(PLANS.c.id == self.plan_id)
                                .values(state=ActionPlanState.PAUSED, status_message=message,
                                        updated_at=utcnow()))
+        self._log_plan(current, ActionPlanState.PAUSED)
         return ActionPlanState.PAUSED
+
+    def _log_plan(self, old: str, new: str) -> None:
+        state_changed("action_plan", self.plan_uuid, old, new, audit=self.audit_uuid)
 
     def release(self) -> None:
         """Give the plan up, unfinished: with no owner, any applier may take it at once."""

@@ -13,7 +13,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from optimizer import states
-from optimizer.db import query
+from optimizer.db import query, state_log
 from optimizer.db.bulk import insert_columns
 from optimizer.db.errors import InvalidPlan
 from optimizer.db.query import Page, Table
@@ -70,6 +70,7 @@ def add_action_plan(session: Session, plan_fields: Mapping[str, Any],
                          "value": None, **indicator})
         session.execute(insert(IndicatorRow.__table__), rows)
     session.refresh(plan)
+    state_log.note_row(session, "action plan", plan, None)
     return plan
 
 
@@ -158,13 +159,16 @@ def supersede_other_plans(session: Session, keep: ActionPlanRow) -> int:
     Once one plan runs, the others were computed on a cluster that no
     longer exists and must not be started.
     """
-    result = session.execute(
+    superseded = session.scalars(
         update(ActionPlanRow)
         .where(ActionPlanRow.state == ActionPlanState.RECOMMENDED, ActionPlanRow.id != keep.id)
         .values(state=ActionPlanState.SUPERSEDED, updated_at=utcnow(),
                 status_message=f"superseded by action plan {keep.uuid}")
-        .execution_options(synchronize_session="fetch"))
-    return result.rowcount
+        .returning(ActionPlanRow.uuid)
+        .execution_options(synchronize_session="fetch")).all()
+    state_log.note_many(session, "action_plan", superseded, ActionPlanState.RECOMMENDED,
+                        ActionPlanState.SUPERSEDED)
+    return len(superseded)
 
 
 def list_actions(session: Session, plan: ActionPlanRow | None = None,

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from optimizer import states
-from optimizer.db import query
+from optimizer.db import query, state_log
 from optimizer.db.errors import AlreadyExists, InvalidValue, NotFound, StillRunning
 from optimizer.db.query import Page, Table
 from optimizer.db.schema import ActionPlanRow, AuditRow, AuditTemplateRow
@@ -53,6 +53,7 @@ def create_audit(session: Session, *, goal: str, audit_type: str = AuditType.ONE
         template_id=template.id if template is not None else None)
     session.add(row)
     session.flush()
+    state_log.note(session, "audit", row.uuid, None, row.state)
     return row
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from optimizer import states
+from optimizer.db import state_log
 from optimizer.db.errors import ConcurrentUpdate, InvalidQuery, NotFound
 from optimizer.db.types import utcnow
 
@@ -136,6 +137,7 @@ def change(session: Session, table: Table, row: Any, changes: Mapping[str, Any],
         raise InvalidQuery(f"{table.kind} fields {', '.join(sorted(unknown))} cannot be changed "
                            f"(editable: {', '.join(sorted(table.editable))})")
     values = dict(changes)
+    old_state = getattr(row, "state", None)
     if "state" in values and values["state"] != row.state:
         states.check_transition(table.kind, row.state, values["state"])
         if values["state"] == "DELETED" and table.soft_deleted:
@@ -152,6 +154,8 @@ def change(session: Session, table: Table, row: Any, changes: Mapping[str, Any],
     if result.rowcount != 1:
         raise ConcurrentUpdate(f"{table.kind} {row.uuid} changed meanwhile (now "
                                f"{getattr(row, 'state', 'deleted')}); read it again and retry")
+    if "state" in values and values["state"] != old_state:
+        state_log.note_row(session, table.kind, row, old_state)
     return row
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sqlalchemy import select, update
 
-from optimizer.db import get_audit, set_audit_state
+from optimizer.db import get_audit, set_audit_state, state_log
 from optimizer.db.action_plans import add_action_plan
 from optimizer.db.engine import Database
 from optimizer.db.schema import ActionPlanRow
@@ -34,6 +34,7 @@ from optimizer.decision.selection import Candidate, choose
 from optimizer.gc_pause import gc_paused
 from optimizer.models.errors import UserError
 from optimizer.models.snapshot import ClusterSnapshot
+from optimizer.observability import current_metrics
 from optimizer.planning import PlannerConfig, plan
 from optimizer.states import ActionPlanState, AuditState, AuditType
 from optimizer.strategies.base import Strategy
@@ -73,14 +74,15 @@ class DecisionEngine:
         the outcome was written (the audit is then left ONGOING).
         """
         with span("audit", service="decision-engine") as current:
-            outcome = self._run_audit(ident)
+            outcome = self._run(ident)
             if current is not None:
                 current.set_attributes({"optimizer.audit_uuid": outcome.audit_uuid,
                                         "optimizer.audit_state": outcome.state,
                                         "optimizer.plan_uuid": outcome.action_plan_uuid or ""})
-            return outcome
+        current_metrics().audit_ended(outcome.state, outcome.strategy)
+        return outcome
 
-    def _run_audit(self, ident: str) -> AuditOutcome:
+    def _run(self, ident: str) -> AuditOutcome:
         with self.database.session() as session:
             audit = get_audit(session, ident)
             uuid, kind = audit.uuid, audit.audit_type
@@ -185,6 +187,7 @@ class DecisionEngine:
         with span("store", audit_uuid=uuid, plan_uuid=plan_uuid):
             self.retry.run(f"storing the plan of audit {uuid}", store)
         seconds["store"] = time.perf_counter() - clock
+        current_metrics().audit_planned(strategy.name, seconds, len(actions))
         LOG.info("audit %s: plan %s by %s with %d actions (%s)", uuid, plan_uuid,
                  strategy.name, len(graph), ", ".join(f"{k} {v:.3f}s" for k, v in seconds.items()))
         return AuditOutcome(uuid, AuditState.ONGOING, plan_uuid, strategy.name,
@@ -222,13 +225,16 @@ def _stored_plan(session, audit_id: int) -> tuple[str, str, str | None] | None:
 
 def _supersede_older(session, audit_id: int, newest_id: int) -> None:
     """A newer recommendation of the same audit replaces the older ones."""
-    session.execute(
+    superseded = session.scalars(
         update(ActionPlanRow)
         .where(ActionPlanRow.audit_id == audit_id, ActionPlanRow.id != newest_id,
                ActionPlanRow.state == ActionPlanState.RECOMMENDED)
         .values(state=ActionPlanState.SUPERSEDED,
                 status_message="superseded by a newer plan of the same audit")
-        .execution_options(synchronize_session=False))
+        .returning(ActionPlanRow.uuid)
+        .execution_options(synchronize_session=False)).all()
+    state_log.note_many(session, "action_plan", superseded, ActionPlanState.RECOMMENDED,
+                        ActionPlanState.SUPERSEDED)
 
 
 def _check_pinned(snapshot: ClusterSnapshot, solution: Solution, strategy: str) -> None:

@@ -30,6 +30,7 @@ import numpy as np
 
 from optimizer.listener.nova import InstanceEvent, ServiceEvent, event_problem
 from optimizer.models.snapshot import ClusterSnapshot
+from optimizer.observability import current_metrics
 
 LOG = logging.getLogger(__name__)
 Event = InstanceEvent | ServiceEvent
@@ -49,6 +50,7 @@ class ApplyCounts:
     def skip(self, reason: str, message: str, *args) -> None:
         self.skipped += 1
         self.reasons[reason] = self.reasons.get(reason, 0) + 1
+        current_metrics().notification_skipped(reason)
         LOG.warning("notification skipped (%s): " + message, reason, *args)
 
 
@@ -72,6 +74,7 @@ class LiveModel:
     def _reset(self, snapshot: ClusterSnapshot, taken_at: float) -> None:
         self._snapshot = snapshot
         self._floor = taken_at
+        self.as_of = taken_at  # when the model last heard of the cloud (time.time())
         self._seen: dict[str, float] = {}  # instance uuid or "host:<name>" -> last event time
 
     # ----- feeding ------------------------------------------------------------
@@ -122,6 +125,8 @@ class LiveModel:
             self._snapshot = batch.build()
             self.counts.applied += applied
             self.counts.batches += 1
+            if applied:
+                self.as_of = self._clock()
             return applied
 
     def _well_formed(self, event: Event) -> bool:

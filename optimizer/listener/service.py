@@ -20,6 +20,7 @@ from optimizer.listener.live_model import LiveModel
 from optimizer.listener.nova import MalformedNotification, UnknownNotification, parse
 from optimizer.messaging.transport import notification_transport
 from optimizer.models.snapshot import ClusterSnapshot
+from optimizer.observability import current_metrics
 
 LOG = logging.getLogger(__name__)
 NOVA_EXCHANGE = "nova"
@@ -44,6 +45,7 @@ class NovaEndpoint:
                 self.model.counts.skip("malformed", "%s", exc)
             except Exception as exc:  # whatever arrives, the listener carries on
                 self.model.counts.skip("malformed", "%s: %s", event_type, exc)
+        current_metrics().notifications_received(len(messages), [e.timestamp for e in events])
         self.model.submit(events)
         self.model.apply_pending()
 

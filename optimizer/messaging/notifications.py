@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -33,6 +34,7 @@ from optimizer.db.bulk import add_insert_listener
 from optimizer.db.engine import Database
 from optimizer.db.schema import ActionPlanRow, ActionRow, AuditRow
 from optimizer.messaging.transport import notification_transport
+from optimizer.observability import current_metrics
 
 LOG = logging.getLogger(__name__)
 
@@ -103,7 +105,7 @@ class NotificationEmitter:
 
     def submit(self, changes: list[tuple]) -> None:
         """Queue (table, verb, row, old_state) changes committed together."""
-        self._queue.put(changes)
+        self._queue.put((time.monotonic(), changes))
 
     def flush(self) -> None:
         """Wait until everything submitted so far is sent."""
@@ -115,10 +117,11 @@ class NotificationEmitter:
 
     def _send_loop(self) -> None:
         while True:
-            changes = self._queue.get()
+            item = self._queue.get()
             try:
-                if changes is None:
+                if item is None:
                     return
+                committed, changes = item
                 for table, verb, row, old_state in changes:
                     try:
                         event_type, body = payload(table, verb, row, old_state,
@@ -126,6 +129,7 @@ class NotificationEmitter:
                         self.notifier.info({}, event_type, body)
                     except Exception:  # a lost notification must not stop the others
                         LOG.exception("notification of %s %s not sent", table, row.get("uuid"))
+                current_metrics().notifications_sent(len(changes), time.monotonic() - committed)
             finally:
                 self._queue.task_done()
 
