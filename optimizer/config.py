@@ -25,8 +25,6 @@ from pathlib import Path
 
 from oslo_config import cfg
 from platformdirs import user_config_dir, user_data_dir
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from optimizer.models.errors import UserError
 
@@ -310,13 +308,29 @@ def _check_values(conf: OptimizerConf) -> None:
                      else conf.config_file or "the environment")
             raise ConfigError(f"{where}: option [{group}] {name}: {reason}") from None
     url = conf.database.connection
-    try:
-        make_url(url)
-    except ArgumentError:
+    if not is_database_url(url):
         source = _source(conf, "database", "connection")
         raise ConfigError(
             f"[database] connection {mask_password(url)!r} from {source} is not a database URL "
             "(e.g. sqlite:////path/optimizer.db or postgresql+psycopg://user@host/db)") from None
+
+
+# SQLAlchemy's own URL pattern (sqlalchemy.engine.url._parse_url): checking a
+# URL here must not import SQLAlchemy, which `config show` and `--help` never use.
+_DATABASE_URL = re.compile(
+    r"""
+        (?P<name>[\w\+]+)://
+        (?:(?P<username>[^:/]*)(?::(?P<password>[^@]*))?@)?
+        (?:(?:\[(?P<ipv6host>[^/\?]+)\]|(?P<ipv4host>[^/:\?]+))?(?::(?P<port>[^/\?]*))?)?
+        (?:/(?P<database>[^\?]*))?
+        (?:\?(?P<query>.*))?
+    """, re.X)
+
+
+def is_database_url(url: str) -> bool:
+    """Whether SQLAlchemy's ``make_url`` would accept ``url`` (its port a number)."""
+    found = _DATABASE_URL.match(url)
+    return found is not None and (not found["port"] or found["port"].strip().isdigit())
 
 
 def _last_part(exc: Exception) -> str:
