@@ -239,7 +239,11 @@ def warn_unknown_keys(path: str) -> None:
     except (cfg.ParseError, OSError, UnicodeDecodeError):
         return  # oslo has already reported what it could not read
     known = {group or "DEFAULT": [opt.name for opt in opts] for group, opts in _options().items()}
-    known.update(_plugin_sections())
+    # The plugins' options come with their modules (openstacksdk's collector,
+    # Prometheus's client): imported only when the file has their sections.
+    known.update(dict.fromkeys(PLUGIN_SECTIONS, []))
+    if sections.keys() & set(PLUGIN_SECTIONS):
+        known.update(_plugin_sections())
     for section, keys in sections.items():
         if section not in known:
             _warn_once(path, section, None,
@@ -253,6 +257,9 @@ def warn_unknown_keys(path: str) -> None:
                            f"config file {path}: [{section}] {key} is not a known option and "
                            f"is ignored; known options of [{section}]: "
                            f"{', '.join(_closest_first(key, known[section]))}")
+
+
+PLUGIN_SECTIONS = ("prometheus", "openstack")
 
 
 def _plugin_sections() -> dict[str, list[str]]:
