@@ -12,7 +12,6 @@ Both run on the session's own connection, inside its transaction.
 """
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from itertools import repeat
@@ -121,53 +120,10 @@ def _copy(connection, table: Table, columns: list[str], rows: list[tuple]) -> No
     raw = connection.connection.dbapi_connection
     try:
         with raw.cursor() as cursor, cursor.copy(statement) as copy:
-            copy.write(copy_text(rows))
+            for row in rows:
+                copy.write_row(row)
     except psycopg.Error as exc:
         # as SQLAlchemy wraps driver errors, so outages are recognised as outages
         raise DBAPIError.instance(statement, None, exc, psycopg.Error,
                                   dialect=connection.dialect,
                                   connection_invalidated=raw.closed != 0) from exc
-
-
-# COPY's text format: a tab between fields, a newline after each row, \N for
-# null, and these characters escaped with a backslash inside a field.
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def copy_field(value: Any) -> str:
-    """One value as a field of COPY's text format."""
-    if value is None:
-        return "\\N"
-    if isinstance(value, str):
-        return value.translate(_COPY_ESCAPES)
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, float):  # float's own repr: numpy's says np.float64(...)
-        return float.__repr__(value)
-    if isinstance(value, int):
-        return int.__repr__(value)
-    if hasattr(value, "isoformat"):  # a datetime: ISO 8601, with its offset when it has one
-        return value.isoformat()
-    if hasattr(value, "obj"):  # psycopg's Json wrapper, from a JSON column's own type
-        return json.dumps(value.obj).translate(_COPY_ESCAPES)
-    return str(value).translate(_COPY_ESCAPES)
-
-
-def copy_text(rows: Sequence[tuple]) -> bytes:
-    """``rows`` in COPY's text format, in one piece.
-
-    psycopg's ``write_row`` formats each row in Python, half a second for a
-    56,000-action plan; a value repeated in every row (the plan's id, a
-    timestamp) is formatted here once.
-    """
-    if not rows:
-        return b""
-    columns = list(zip(*rows, strict=True))
-    fields = []
-    for column in columns:
-        first = column[0]
-        if all(value is first for value in column):  # a shared value: formatted once
-            fields.append([copy_field(first)] * len(column))
-        else:
-            fields.append([copy_field(value) for value in column])
-    return "".join("\t".join(row) + "\n" for row in zip(*fields, strict=True)).encode()

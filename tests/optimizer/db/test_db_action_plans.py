@@ -210,18 +210,3 @@ def test_two_processes_cannot_both_start_a_plan(db, audit):
                                                    r"\(now ONGOING\)"):
             update_action_plan(slow, stale.uuid, state="ONGOING")
         slow.rollback()
-
-
-def test_copy_text_formats_fields_as_postgresql_reads_them():
-    """Numbers by value (numpy's too), null as \\N, booleans as t/f, one line a row."""
-    import datetime as dt
-
-    import numpy as np
-
-    from optimizer.db.bulk import copy_text
-
-    at = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
-    assert copy_text([(np.float64(1.5), None, True, "a\tb", at),
-                      (2, "x", False, "c\\d", at)]) == (
-        b"1.5\t\\N\tt\ta\\tb\t2026-01-02T03:04:05+00:00\n"
-        b"2\tx\tf\tc\\\\d\t2026-01-02T03:04:05+00:00\n")
