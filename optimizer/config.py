@@ -25,8 +25,6 @@ from pathlib import Path
 
 from oslo_config import cfg
 from platformdirs import user_config_dir, user_data_dir
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from optimizer.models.errors import UserError
 from optimizer.tracing.setup import TracingSettings
@@ -264,7 +262,11 @@ def warn_unknown_keys(path: str) -> None:
     except (cfg.ParseError, OSError, UnicodeDecodeError):
         return  # oslo has already reported what it could not read
     known = {group or "DEFAULT": [opt.name for opt in opts] for group, opts in _options().items()}
-    known.update(_plugin_sections())
+    # The plugins' options come with their modules (openstacksdk's collector,
+    # Prometheus's client): imported only when the file has their sections.
+    known.update(dict.fromkeys(PLUGIN_SECTIONS, []))
+    if sections.keys() & set(PLUGIN_SECTIONS):
+        known.update(_plugin_sections())
     for section, keys in sections.items():
         if section not in known:
             _warn_once(path, section, None,
@@ -278,6 +280,9 @@ def warn_unknown_keys(path: str) -> None:
                            f"config file {path}: [{section}] {key} is not a known option and "
                            f"is ignored; known options of [{section}]: "
                            f"{', '.join(_closest_first(key, known[section]))}")
+
+
+PLUGIN_SECTIONS = ("prometheus", "openstack")
 
 
 def _plugin_sections() -> dict[str, list[str]]:
@@ -333,13 +338,29 @@ def _check_values(conf: OptimizerConf) -> None:
                      else conf.config_file or "the environment")
             raise ConfigError(f"{where}: option [{group}] {name}: {reason}") from None
     url = conf.database.connection
-    try:
-        make_url(url)
-    except ArgumentError:
+    if not is_database_url(url):
         source = _source(conf, "database", "connection")
         raise ConfigError(
             f"[database] connection {mask_password(url)!r} from {source} is not a database URL "
             "(e.g. sqlite:////path/optimizer.db or postgresql+psycopg://user@host/db)") from None
+
+
+# SQLAlchemy's own URL pattern (sqlalchemy.engine.url._parse_url): checking a
+# URL here must not import SQLAlchemy, which `config show` and `--help` never use.
+_DATABASE_URL = re.compile(
+    r"""
+        (?P<name>[\w\+]+)://
+        (?:(?P<username>[^:/]*)(?::(?P<password>[^@]*))?@)?
+        (?:(?:\[(?P<ipv6host>[^/\?]+)\]|(?P<ipv4host>[^/:\?]+))?(?::(?P<port>[^/\?]*))?)?
+        (?:/(?P<database>[^\?]*))?
+        (?:\?(?P<query>.*))?
+    """, re.X)
+
+
+def is_database_url(url: str) -> bool:
+    """Whether SQLAlchemy's ``make_url`` would accept ``url`` (its port a number)."""
+    found = _DATABASE_URL.match(url)
+    return found is not None and (not found["port"] or found["port"].strip().isdigit())
 
 
 def _last_part(exc: Exception) -> str:

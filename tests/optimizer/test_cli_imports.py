@@ -78,3 +78,14 @@ def test_the_probe_sees_what_a_planning_command_imports(stored):
     env, _ = stored  # so the test above can fail: creating an audit does load them
     assert "optimizer.decision.engine" in imported(
         ["audit", "create", "--goal", "dummy", "--strategy", "dummy"], HEAVY_FOR_READS, env)
+
+
+def test_a_config_file_without_plugin_sections_loads_no_plugin(stored, tmp_path):
+    """Checking the file's keys needs the [openstack] and [prometheus] options only
+    when the file has those sections: their modules bring openstacksdk's collector."""
+    env, _ = stored
+    conf = tmp_path / "optimizer.conf"
+    conf.write_text("[planner]\nmax_migrations_per_host = 3\n")
+    assert imported(["--config-file", str(conf), "config", "show"],
+                    ("optimizer.openstack.options", "optimizer.datasources.prometheus",
+                     "sqlalchemy"), env) == []
