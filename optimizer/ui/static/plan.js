@@ -159,9 +159,15 @@ async function showRails() {
 let refreshing = null;
 function live() {
   const stream = new EventSource(`/ui/events/plans/${uuid}`);
+  let seen = null;
   stream.onmessage = (m) => {
-    showProgress(JSON.parse(m.data));
-    refreshing ??= setTimeout(() => { refreshing = null; showActions(); }, 1000);
+    const p = JSON.parse(m.data), states = JSON.stringify(p.states);
+    showProgress(p);
+    // the table is drawn again only when actions changed state: a reason being typed stays
+    if (seen !== null && states !== seen) {
+      refreshing ??= setTimeout(() => { refreshing = null; showActions(); }, 1000);
+    }
+    seen = states;
   };
   stream.addEventListener("gone", () => { stream.close(); gone(); });
   stream.addEventListener("done", () => { stream.close(); setTimeout(showActions, 200); });
