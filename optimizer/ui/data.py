@@ -21,6 +21,7 @@ from optimizer.states import ActionPlanState, is_final
 from optimizer.ui import plan_data
 from optimizer.ui.cluster import cluster_columns
 from optimizer.ui.identity import DataUser
+from optimizer.ui.snapshots import current_snapshot
 
 POLL_S = 0.5
 KEEPALIVE_S = 15.0
@@ -38,7 +39,7 @@ def _gone(error: Exception) -> JSONResponse:
 
 @router.get("/cluster", include_in_schema=False)
 def cluster(request: Request, who: DataUser) -> JSONResponse:
-    return _json(cluster_columns(request.app.state.ctx.collector.collect()))
+    return _json(cluster_columns(current_snapshot(request.app.state)))
 
 
 @router.get("/plans/{uuid}", include_in_schema=False)
@@ -58,7 +59,7 @@ def plan_hosts(request: Request, who: DataUser, uuid: str) -> JSONResponse:
             changes = plan_data.plan_row(session, uuid).host_changes or {}
     except (NotFound, BadRequest) as error:
         return _gone(error)
-    return _json(plan_data.hosts_before_after(ctx.collector.collect(), changes))
+    return _json(plan_data.hosts_before_after(current_snapshot(request.app.state), changes))
 
 
 @router.get("/plans/{uuid}/actions", include_in_schema=False)

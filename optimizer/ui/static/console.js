@@ -97,13 +97,14 @@ export class HeatMap {
 
   draw() {
     const g = this.canvas.getContext("2d"), s = this.size, b = this.bits;
+    const w = s >= 6 ? s - 1 : s;  // a gap between big cells, so hosts read as hosts
     g.clearRect(0, 0, this.canvas.width, this.canvas.height);
     for (let h = 0; h < this.values.length; h++) {
       const x = (h % this.cols) * s, y = Math.floor(h / this.cols) * s, f = this.flags[h];
       if (f & b.empty) {
-        g.fillStyle = "#f2f2f2"; g.fillRect(x, y, s, s);
+        g.fillStyle = "#f2f2f2"; g.fillRect(x, y, w, w);
       } else {
-        g.fillStyle = colour(this.values[h]); g.fillRect(x, y, s, s);
+        g.fillStyle = colour(this.values[h]); g.fillRect(x, y, w, w);
       }
       if (s >= 4 && (f & (b.disabled | b.down))) {
         g.strokeStyle = f & b.down ? "#000" : "#fff"; g.lineWidth = 1; g.beginPath();

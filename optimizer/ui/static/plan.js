@@ -183,9 +183,14 @@ async function main() {
   showIndicators(s);
   showStages(s.stages);
   showProgress(s);
-  await Promise.all([showActions(), showHosts(), showRails()]);
+  // guard rails are checked over every action of the plan: they come last, without holding
+  // the rest of the page back
+  const rails = showRails();
+  await Promise.all([showActions(), showHosts()]);
   live();
   document.body.dataset.ready = "plan";
+  await rails;
+  document.body.dataset.rails = "shown";
 }
 
 el("action-state").addEventListener("change", (e) => { view.state = e.target.value; view.offset = 0; showActions(); });
