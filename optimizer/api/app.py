@@ -36,6 +36,7 @@ from optimizer.api.tracing import TracingMiddleware
 from optimizer.config import ApiSettings
 from optimizer.context import Context
 from optimizer.dispatch import Dispatcher
+from optimizer.ui import install as install_console
 
 PROTECTED = (goals, strategies, audit_templates, audits, action_plans, actions, data_model,
              readiness, scoring_engines, services, webhooks)
@@ -65,4 +66,5 @@ def create_app(ctx: Context, dispatcher: Dispatcher, api: ApiSettings | None = N
     app.state.method_table = method_table([root.router, metrics.router, health.router,
                                            *(m.router for m in PROTECTED)])
     install_openapi(app)
+    install_console(app)  # the web console at /ui (optimizer.ui)
     return app
