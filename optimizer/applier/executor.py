@@ -313,7 +313,9 @@ class Executor:
                 action.operation = step.operation
                 self.dirty[action.id] = action
             return
-        self.running.pop(i, None)
+        started = self.running.pop(i, None)
+        if started is not None:  # measured efficacy reports how long each action took
+            action.duration_s = self.clock() - started
         self._release_slot(i)
         if step.operation:
             action.operation = step.operation
