@@ -64,6 +64,8 @@ class DecisionEngine:
     strategies: Mapping[str, Strategy]
     planner: PlannerConfig
     retry: RecordRetry = field(default_factory=RecordRetry)
+    # asked before each audit: the planner settings with what was learnt since
+    calibrate: Callable[[PlannerConfig], PlannerConfig] | None = None
 
     def run_audit(self, ident: str) -> AuditOutcome:
         """Run the audit ``ident`` (uuid or name) once; never raises for a strategy's failure.
@@ -126,18 +128,19 @@ class DecisionEngine:
         seconds["model"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
+        planner = self.calibrate(self.planner) if self.calibrate else self.planner
         comparison: list[Candidate] = []
         if strategy_name:
             strategy = self._strategy(strategy_name, goal)
             solution = strategy.run(snapshot, parameters)
         else:
             strategy, solution, comparison = choose(snapshot, goal, dict(self.strategies),
-                                                   self.planner)
+                                                   planner)
         seconds["strategy"] = time.perf_counter() - clock
         _check_pinned(snapshot, solution, strategy.name)
 
         clock = time.perf_counter()
-        graph = plan(snapshot, solution, self.planner)
+        graph = plan(snapshot, solution, planner)
         duration = graph.schedule().duration_s
         seconds["planner"] = time.perf_counter() - clock
 
