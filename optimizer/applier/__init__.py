@@ -57,7 +57,8 @@ def execute_plan(ctx: Context, plan_uuid: str, *,
     nothing new starts, the running actions end and are stored, and the plan
     is given up (no owner), PAUSED, for any applier to go on with. Once
     the plan has ended, its measured efficacy is stored beside the predicted
-    one (:mod:`optimizer.efficacy`) unless ``[applier] measure_efficacy`` is off.
+    one (:mod:`optimizer.efficacy`) unless ``[applier] measure_efficacy`` is off
+    or ``actuator`` was given.
     """
     policy = policy_from(ctx)
     journal = PlanJournal(ctx.database, plan_uuid)
@@ -70,7 +71,8 @@ def execute_plan(ctx: Context, plan_uuid: str, *,
         executor.plan_state = claimed.state
         executor.interrupt = interrupt
         actions = journal.load_actions()
-        recorder = _recorder(ctx, claimed.uuid, actions)
+        # a caller's own actuator may act on another cloud than the collector reads
+        recorder = _recorder(ctx, claimed.uuid, actions) if owned else None
         executor.load(actions)
         result = executor.run(claimed.uuid)
         if recorder is not None:
