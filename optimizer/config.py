@@ -160,6 +160,10 @@ def _options() -> dict[str | None, list[cfg.Opt]]:
             cfg.FloatOpt("heartbeat_timeout_s", default=30.0, min=0.1,
                          help="A plan whose applier has not been heard of for this long is "
                               "taken over by another."),
+            cfg.BoolOpt("measure_efficacy", default=True,
+                        help="Collect the cluster before and after each plan, store the "
+                             "measured efficacy beside the predicted one and learn migration "
+                             "bandwidths from it."),
         ],
         "guard_rails": [
             cfg.BoolOpt("automatic_execution", default=True,
@@ -490,6 +494,7 @@ class ApplierSettings:
     failure_policy: str = "continue"
     revert_on_failure: bool = False
     heartbeat_timeout_s: float = 30.0
+    measure_efficacy: bool = True
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,15 @@ class Context:
         from optimizer.decision.engine import DecisionEngine
 
         return DecisionEngine(self.database, lambda: self.collector.collect(),
-                              self.strategies.loaded, self.planner)
+                              self.strategies.loaded, self.planner,
+                              calibrate=self.calibrated_planner)
+
+    def calibrated_planner(self, planner: PlannerConfig) -> PlannerConfig:
+        """``planner`` with the migration bandwidths learnt from measured plans."""
+        from optimizer.efficacy.store import calibrated_planner
+
+        with self.database.session() as session:
+            return calibrated_planner(session, planner)
 
     def close(self) -> None:
         self.database.close()

@@ -148,7 +148,9 @@ def list_detail(request: Request) -> JSONResponse:
 @router.get("/{plan}", summary="Show an action plan")
 def show(request: Request, plan: str) -> dict:
     with request.app.state.ctx.database.session() as session:
-        return plan_view(request, get_action_plan(session, check_uuid("action plan", plan)))
+        row = get_action_plan(session, check_uuid("action plan", plan))
+        # beside Watcher's fields: predicted vs measured once the plan has ended
+        return {**plan_view(request, row), "measured_efficacy": row.measured_efficacy}
 
 
 @router.post("/{plan}/start", summary="Start a RECOMMENDED action plan")

@@ -27,11 +27,12 @@ from optimizer.applier.progress import PlanProgress, plan_progress
 from optimizer.applier.recovery import ownerless, recover
 from optimizer.db import set_action_plan_state
 from optimizer.db.schema import ActionPlanRow
-from optimizer.states import ActionPlanState
+from optimizer.states import ActionPlanState, ActionState
 from optimizer.tracing import span
 
 if TYPE_CHECKING:
     from optimizer.context import Context
+    from optimizer.efficacy.recorder import EfficacyRecorder
 
 __all__ = [
     "BUILTIN_ACTIONS", "ActionPlugin", "Actuator", "ExecutionPolicy", "LostOwnership",
@@ -55,7 +56,10 @@ def execute_plan(ctx: Context, plan_uuid: str, *,
     changed something. ``actuator`` defaults to :func:`open_actuator`.
     ``interrupt`` is asked every round; once it says True the plan is paused,
     nothing new starts, the running actions end and are stored, and the plan
-    is given up (no owner), PAUSED, for any applier to go on with.
+    is given up (no owner), PAUSED, for any applier to go on with. Once
+    the plan has ended, its measured efficacy is stored beside the predicted
+    one (:mod:`optimizer.efficacy`) unless ``[applier] measure_efficacy`` is off
+    or ``actuator`` was given.
     """
     policy = policy_from(ctx)
     journal = PlanJournal(ctx.database, plan_uuid)
@@ -67,16 +71,31 @@ def execute_plan(ctx: Context, plan_uuid: str, *,
         executor = Executor(journal, actuator, load_actions(), policy, on_progress)
         executor.plan_state = claimed.state
         executor.interrupt = interrupt
-        executor.load(journal.load_actions())
+        actions = journal.load_actions()
+        # a caller's own actuator may act on another cloud than the collector reads
+        recorder = _recorder(ctx, claimed.uuid, actions) if owned else None
+        executor.load(actions)
         with span("action plan", service="applier", plan_uuid=claimed.uuid,
                   audit_uuid=claimed.audit_uuid) as current:
             result = executor.run(claimed.uuid)
             if current is not None:
                 current.set_attribute("optimizer.plan_state", result.state)
-            return result
+        if recorder is not None:
+            recorder.finish(result)
+        return result
     finally:
         if owned:
             actuator.close()
+
+
+def _recorder(ctx: Context, plan_uuid: str, actions: list) -> EfficacyRecorder | None:
+    """What measures the plan's efficacy once it ended, unless ``[applier]`` turns it off."""
+    if not ctx.settings.applier.measure_efficacy:
+        return None
+    from optimizer.efficacy.recorder import EfficacyRecorder
+
+    begun = any(a.state != ActionState.PENDING for a in actions)
+    return EfficacyRecorder.start(ctx, plan_uuid, taken_over=begun)
 
 
 def pause_plan(ctx: Context, uuid: str) -> ActionPlanRow:

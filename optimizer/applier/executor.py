@@ -325,6 +325,8 @@ class Executor:
                 self.dirty[action.id] = action
             return
         began = self.running.pop(i, None)
+        if began is not None:  # measured efficacy reports how long each action took
+            action.duration_s = self.clock() - began
         self._release_slot(i)
         if step.operation:
             action.operation = step.operation

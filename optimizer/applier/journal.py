@@ -61,6 +61,7 @@ class StoredAction:
     attempts: int
     moved_memory_mb: float | None
     uuid: str = ""
+    duration_s: float | None = None  # start to final state, when this applier saw both
     # the state last stored: a change is logged once its commit is done
     stored_state: str | None = field(default=None, repr=False)
 
@@ -155,7 +156,7 @@ class PlanJournal:
         """Every action of the plan, in plan order."""
         columns = [ACTIONS.c[name] for name in (
             "id", "index", "type", "parameters", "parents", "state", "status_message",
-            "operation", "attempts", "moved_memory_mb", "uuid")]
+            "operation", "attempts", "moved_memory_mb", "uuid", "duration_s")]
         with self.database.engine.connect() as connection:
             rows = connection.execute(select(*columns).where(
                 ACTIONS.c.action_plan_id == self.plan_id).order_by(ACTIONS.c.index))
@@ -174,7 +175,8 @@ class PlanJournal:
                 connection.execute(_ACTION_UPDATE, [
                     {"b_id": a.id, "b_state": a.state, "b_message": a.status_message,
                      "b_operation": a.operation, "b_attempts": a.attempts,
-                     "b_moved": a.moved_memory_mb, "b_now": now} for a in writes])
+                     "b_moved": a.moved_memory_mb, "b_duration": a.duration_s,
+                     "b_now": now} for a in writes])
         for action in writes:
             if action.state != action.stored_state:
                 state_changed("action", action.uuid, action.stored_state, action.state,
@@ -240,7 +242,8 @@ _ACTION_UPDATE = (
     update(ACTIONS).where(ACTIONS.c.id == bindparam("b_id"))
     .values(state=bindparam("b_state"), status_message=bindparam("b_message"),
             operation=bindparam("b_operation"), attempts=bindparam("b_attempts"),
-            moved_memory_mb=bindparam("b_moved"), updated_at=bindparam("b_now")))
+            moved_memory_mb=bindparam("b_moved"), duration_s=bindparam("b_duration"),
+            updated_at=bindparam("b_now")))
 
 
 def stale_before(seconds: float):

@@ -52,6 +52,7 @@ def policy_from(ctx: Context) -> ExecutionPolicy:
     """The policy configured for ``ctx`` (its ``[applier]`` options and planner limits)."""
     applier = getattr(ctx.settings, "applier", None)
     values = dict(applier.__dict__) if applier is not None else {}
+    values.pop("measure_efficacy", None)  # read by execute_plan, not a policy
     return ExecutionPolicy(**values,
                            max_migrations_per_host=ctx.planner.max_migrations_per_host,
                            max_parallel_migrations=ctx.planner.max_parallel_migrations)

@@ -63,6 +63,10 @@ def print_plan(out: Console, plan: dict[str, Any], actions: Sequence[dict[str, A
     if plan["status_message"]:
         out.print(f"status: {plan['status_message']}", markup=False)
     print_indicators(out, plan)
+    if plan.get("measured_efficacy"):
+        from optimizer.efficacy.view import print_measured
+
+        print_measured(out, plan["measured_efficacy"])
     print_action_tree(out, actions, total, counts)
     print_host_changes(out, plan.get("host_changes") or {}, limit=limit)
 

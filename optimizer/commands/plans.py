@@ -78,7 +78,8 @@ def show(uuid: str, limit: int, output_format: str) -> None:
         raise UserError(f"--limit must be at least 1, got {limit}")
     with opened_context(reads_only=True) as ctx, ctx.database.session() as session:
         row = get_action_plan(session, uuid)
-        plan = {**plan_view(row), "host_changes": row.host_changes}
+        plan = {**plan_view(row), "host_changes": row.host_changes,
+                "measured_efficacy": row.measured_efficacy}
         total = session.scalar(select(func.count()).select_from(ActionRow)
                                .where(ActionRow.action_plan_id == row.id))
         actions = [action_view(a) for a in

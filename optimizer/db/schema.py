@@ -151,6 +151,8 @@ class ActionPlanRow(Timestamps, Base):
     revert_on_failure: Mapped[bool | None]
     owner: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
     heartbeat_at: Mapped[datetime | None]
+    # predicted beside measured indicators once the plan ended (optimizer.efficacy)
+    measured_efficacy: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
 
     audit: Mapped[AuditRow] = relationship(lazy="joined")
     indicators: Mapped[list[IndicatorRow]] = relationship(
@@ -178,6 +180,8 @@ class ActionRow(Timestamps, Base):
     operation: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     moved_memory_mb: Mapped[float | None] = mapped_column(Float)
+    # seconds from start to final state, as the applier saw them
+    duration_s: Mapped[float | None] = mapped_column(Float)
 
 
 class IndicatorRow(Base):
@@ -191,6 +195,21 @@ class IndicatorRow(Base):
     value: Mapped[float | None] = mapped_column(Float)
     unit: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
     description: Mapped[str] = mapped_column(Text, default="")
+
+
+class MigrationBandwidthRow(Base):
+    """Migration bandwidth learnt from measured durations, per host pair ("*", "*": all)."""
+
+    __tablename__ = "migration_bandwidth"
+    __table_args__ = (UniqueConstraint("source", "destination",
+                                       name="uq_migration_bandwidth_pair"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    destination: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    mb_s: Mapped[float] = mapped_column(Float)
+    samples: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class TraceSpanRow(Base):

@@ -66,6 +66,8 @@ class DecisionEngine:
     strategies: Mapping[str, Strategy]
     planner: PlannerConfig
     retry: RecordRetry = field(default_factory=RecordRetry)
+    # asked before each audit: the planner settings with what was learnt since
+    calibrate: Callable[[PlannerConfig], PlannerConfig] | None = None
 
     def run_audit(self, ident: str) -> AuditOutcome:
         """Run the audit ``ident`` (uuid or name) once; never raises for a strategy's failure.
@@ -142,6 +144,7 @@ class DecisionEngine:
         seconds["model"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
+        planner = self.calibrate(self.planner) if self.calibrate else self.planner
         comparison: list[Candidate] = []
         with span("strategy", audit_uuid=uuid, strategy=strategy_name or f"best for {goal}"):
             if strategy_name:
@@ -149,13 +152,13 @@ class DecisionEngine:
                 solution = strategy.run(snapshot, parameters)
             else:
                 strategy, solution, comparison = choose(snapshot, goal, dict(self.strategies),
-                                                       self.planner)
+                                                       planner)
         seconds["strategy"] = time.perf_counter() - clock
         _check_pinned(snapshot, solution, strategy.name)
 
         clock = time.perf_counter()
         with span("planner", audit_uuid=uuid) as current:
-            graph = plan(snapshot, solution, self.planner)
+            graph = plan(snapshot, solution, planner)
             duration = graph.schedule().duration_s
             if current is not None:
                 current.set_attribute("optimizer.actions", len(graph))

@@ -59,7 +59,8 @@ def _parameters(action: Action) -> dict:
 def action_duration(action: Action, memory_mb: float, config: PlannerConfig) -> float:
     """Estimated seconds an action takes; ``memory_mb`` is what a migration moves."""
     if isinstance(action, Migrate):
-        return config.action_overhead_s + memory_mb / config.migration_bandwidth_mb_s
+        bandwidth = config.bandwidth_mb_s(action.source, action.destination)
+        return config.action_overhead_s + memory_mb / bandwidth
     if isinstance(action, Sleep):
         return float(action.duration)
     if isinstance(action, Nop):

@@ -156,7 +156,7 @@ def test_unknown_key_warns_with_the_known_keys_closest_first(isolated_home, capl
     assert known[0] == "max_retries"
     assert set(known) == {"max_retries", "retry_backoff_s", "action_timeout_s",
                           "poll_interval_s", "failure_policy", "revert_on_failure",
-                          "heartbeat_timeout_s"}
+                          "heartbeat_timeout_s", "measure_efficacy"}
 
 
 def test_unknown_section_warns_with_the_known_sections(isolated_home, caplog):
