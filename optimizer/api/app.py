@@ -29,6 +29,7 @@ from optimizer.api.errors import install_error_handlers, method_table
 from optimizer.api.microversion import MicroversionMiddleware
 from optimizer.api.nul_guard import NulGuardMiddleware
 from optimizer.api.openapi import install as install_openapi
+from optimizer.api.policy import Policy
 from optimizer.api.services import ServiceLister, embedded_services
 from optimizer.config import ApiSettings
 from optimizer.context import Context
@@ -47,8 +48,8 @@ def create_app(ctx: Context, dispatcher: Dispatcher, api: ApiSettings | None = N
                               "strategies, audit templates, audits, action plans, actions.")
     app.state.ctx = ctx
     app.state.dispatcher = dispatcher
-    app.state.auth = TokenAuth(api.auth == "token", tuple(api.admin_tokens),
-                               tuple(api.reader_tokens))
+    app.state.auth = _authenticator(api)
+    app.state.policy = Policy(api.policy_file)
     app.state.services = services_list or embedded_services
     install_error_handlers(app)
     app.add_middleware(MicroversionMiddleware)
@@ -59,3 +60,12 @@ def create_app(ctx: Context, dispatcher: Dispatcher, api: ApiSettings | None = N
     app.state.method_table = method_table([root.router, *(m.router for m in PROTECTED)])
     install_openapi(app)
     return app
+
+
+def _authenticator(api: ApiSettings):
+    """Who checks callers: Keystone, the static tokens, or nobody (``auth = none``)."""
+    if api.auth == "keystone":
+        from optimizer.api.keystone import KeystoneAuth  # keystonemiddleware only when used
+
+        return KeystoneAuth(api.keystone)
+    return TokenAuth(api.auth == "token", tuple(api.admin_tokens), tuple(api.reader_tokens))
