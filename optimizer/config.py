@@ -195,6 +195,9 @@ def _options() -> dict[str | None, list[cfg.Opt]]:
             cfg.StrOpt("project_domain_name", default="Default",
                        help="The domain of that user's project."),
             cfg.StrOpt("region_name", help="Keystone's region (unset: any)."),
+            cfg.StrOpt("interface", default="internal",
+                       choices=["public", "internal", "admin"],
+                       help="Which of Keystone's catalog endpoints the API validates at."),
             cfg.IntOpt("token_cache_time", default=300, min=1,
                        help="Seconds a validated token is kept in the process's cache "
                             "(a token revoked meanwhile is refused once it expires there)."),
@@ -457,6 +460,7 @@ class KeystoneSettings:
     user_domain_name: str = "Default"
     project_domain_name: str = "Default"
     region_name: str | None = None
+    interface: str = "internal"
     token_cache_time: int = 300
 
 

@@ -121,6 +121,6 @@ def _middleware_conf(settings: KeystoneSettings) -> dict:
         conf.set_override(name, getattr(settings, name), group=GROUP)
     return {"oslo_config_config": conf, "auth_type": "password",
             "www_authenticate_uri": settings.www_authenticate_uri or settings.auth_url,
-            "region_name": settings.region_name,
+            "region_name": settings.region_name, "interface": settings.interface,
             "token_cache_time": settings.token_cache_time,
             "delay_auth_decision": False, "include_service_catalog": False}
