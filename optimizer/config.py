@@ -192,9 +192,15 @@ def _options() -> dict[str | None, list[cfg.Opt]]:
         "api": [
             cfg.StrOpt("host", default="127.0.0.1", help="Address the REST API listens on."),
             cfg.PortOpt("port", default=9322, help="Port of the REST API (Watcher's)."),
-            cfg.StrOpt("auth", default="none", choices=["none", "token"],
+            cfg.StrOpt("auth", default="none", choices=["none", "token", "keystone"],
                        help="none: anyone may read and write (local use); token: bearer "
-                            "tokens from admin_tokens (read and write) or reader_tokens (read)."),
+                            "tokens from admin_tokens (read and write) or reader_tokens (read); "
+                            "keystone: Keystone tokens, validated as [keystone_authtoken] says, "
+                            "their roles checked by the policy rules."),
+            cfg.StrOpt("policy_file",
+                       help="YAML or JSON file overriding the default policy rules "
+                            "(`oslopolicy-sample-generator --namespace optimizer` writes one); "
+                            "unset: the defaults (admin writes, reader and member read)."),
             cfg.ListOpt("admin_tokens", default=[], secret=True,
                         help="Tokens that may read and write through the API."),
             cfg.ListOpt("reader_tokens", default=[], secret=True,
@@ -202,6 +208,24 @@ def _options() -> dict[str | None, list[cfg.Opt]]:
             cfg.IntOpt("workers", default=0, min=0, max=64,
                        help="API processes of `serve --role api` (0: one per CPU, at least "
                             "2); `serve --role all` always serves the API in one process."),
+        ],
+        "keystone_authtoken": [
+            cfg.StrOpt("www_authenticate_uri",
+                       help="Keystone's public URL, named to clients refused a token."),
+            cfg.StrOpt("auth_url", help="Keystone URL the API validates tokens with."),
+            cfg.StrOpt("username", help="The API's service user in Keystone."),
+            cfg.StrOpt("password", secret=True, help="That user's password."),
+            cfg.StrOpt("project_name", default="service", help="That user's project."),
+            cfg.StrOpt("user_domain_name", default="Default", help="That user's domain."),
+            cfg.StrOpt("project_domain_name", default="Default",
+                       help="The domain of that user's project."),
+            cfg.StrOpt("region_name", help="Keystone's region (unset: any)."),
+            cfg.StrOpt("interface", default="internal",
+                       choices=["public", "internal", "admin"],
+                       help="Which of Keystone's catalog endpoints the API validates at."),
+            cfg.IntOpt("token_cache_time", default=300, min=1,
+                       help="Seconds a validated token is kept in the process's cache "
+                            "(a token revoked meanwhile is refused once it expires there)."),
         ],
     }
 
@@ -412,7 +436,8 @@ def effective_settings(conf: OptimizerConf) -> list[SettingRow]:
     for group, name, opt in _all_options(conf):
         value = _value(conf, group, name)
         if opt.secret and isinstance(value, str):
-            value = mask_password(value)
+            # a URL shows all but its password; a bare secret (a password) nothing
+            value = mask_password(value) if "://" in value else "***"
         elif opt.secret and isinstance(value, list):
             value = ["***"] * len(value)
         rows.append(SettingRow(group, name, value, _source(conf, group, name)))
@@ -472,6 +497,22 @@ class ServiceSettings:
 
 
 @dataclass(frozen=True)
+class KeystoneSettings:
+    """How the API validates Keystone tokens: ``[keystone_authtoken]``."""
+
+    www_authenticate_uri: str | None = None
+    auth_url: str | None = None
+    username: str | None = None
+    password: str | None = None
+    project_name: str = "service"
+    user_domain_name: str = "Default"
+    project_domain_name: str = "Default"
+    region_name: str | None = None
+    interface: str = "internal"
+    token_cache_time: int = 300
+
+
+@dataclass(frozen=True)
 class ApiSettings:
     """Where the REST API listens and who may use it."""
 
@@ -481,6 +522,8 @@ class ApiSettings:
     admin_tokens: tuple[str, ...] = ()
     reader_tokens: tuple[str, ...] = ()
     workers: int = 0
+    policy_file: str | None = None
+    keystone: KeystoneSettings = KeystoneSettings()
 
 
 @dataclass(frozen=True)
@@ -564,7 +607,9 @@ def settings_from(conf: OptimizerConf) -> Settings:
         rows=tuple(effective_settings(conf)),
         api=ApiSettings(conf.api.host, conf.api.port, conf.api.auth,
                         tuple(conf.api.admin_tokens), tuple(conf.api.reader_tokens),
-                        conf.api.workers),
+                        conf.api.workers, conf.api.policy_file,
+                        KeystoneSettings(**{o.name: conf.keystone_authtoken[o.name]
+                                            for o in _options()["keystone_authtoken"]})),
         service=ServiceSettings(
             conf.host, conf.service.heartbeat_interval_s, conf.service.worker_timeout_s,
             conf.service.notifications, conf.service.notification_topic,

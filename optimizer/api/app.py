@@ -31,6 +31,7 @@ from optimizer.api.errors import install_error_handlers, method_table
 from optimizer.api.microversion import MicroversionMiddleware
 from optimizer.api.nul_guard import NulGuardMiddleware
 from optimizer.api.openapi import install as install_openapi
+from optimizer.api.policy import Policy
 from optimizer.api.services import ServiceLister, embedded_services
 from optimizer.api.tracing import TracingMiddleware
 from optimizer.config import ApiSettings
@@ -51,8 +52,8 @@ def create_app(ctx: Context, dispatcher: Dispatcher, api: ApiSettings | None = N
                               "strategies, audit templates, audits, action plans, actions.")
     app.state.ctx = ctx
     app.state.dispatcher = dispatcher
-    app.state.auth = TokenAuth(api.auth == "token", tuple(api.admin_tokens),
-                               tuple(api.reader_tokens))
+    app.state.auth = _authenticator(api)
+    app.state.policy = Policy(api.policy_file)
     app.state.services = services_list or embedded_services
     install_error_handlers(app)
     metrics.install(app)  # GET /metrics (without a token) and the requests' metrics
@@ -68,3 +69,12 @@ def create_app(ctx: Context, dispatcher: Dispatcher, api: ApiSettings | None = N
     install_openapi(app)
     install_console(app)  # the web console at /ui (optimizer.ui)
     return app
+
+
+def _authenticator(api: ApiSettings):
+    """Who checks callers: Keystone, the static tokens, or nobody (``auth = none``)."""
+    if api.auth == "keystone":
+        from optimizer.api.keystone import KeystoneAuth  # keystonemiddleware only when used
+
+        return KeystoneAuth(api.keystone)
+    return TokenAuth(api.auth == "token", tuple(api.admin_tokens), tuple(api.reader_tokens))

@@ -1,10 +1,14 @@
-"""Who may use the API: bearer tokens with two roles, or nobody checked.
+"""Who may use the API: bearer tokens with two roles, Keystone, or nobody checked.
 
 With ``[api] auth = token`` a request carries a token as
 ``Authorization: Bearer <token>`` or ``X-Auth-Token: <token>`` (what
-python-watcherclient sends). Tokens in ``admin_tokens`` read and write;
-tokens in ``reader_tokens`` only read (GET and HEAD). A write without a
-token, or with an unknown one, is a 401; a reader's write is a 403. With
+python-watcherclient sends). Tokens in ``admin_tokens`` have the roles
+``admin``, ``member`` and ``reader``; tokens in ``reader_tokens`` only
+``reader``. With ``auth = keystone`` (:mod:`optimizer.api.keystone`) Keystone
+validates the token and gives its roles. Either way the roles go through the
+policy rules of :mod:`optimizer.api.policy`: by default admins read and
+write, readers and members only read. A request without a token, or with an
+unknown one, is a 401; a refused one a 403 naming the rule. With
 ``auth = none`` every request is an admin's: for local use only.
 """
 from __future__ import annotations
@@ -14,10 +18,13 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
-from optimizer.api.errors import Forbidden, Unauthorized
+from optimizer.api.errors import Unauthorized
+from optimizer.api.policy import Credentials, Policy, rule_for
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ADMIN, READER = "admin", "reader"
+#: the roles a static token of each kind carries into the policy checks
+TOKEN_ROLES = {ADMIN: ("admin", "member", "reader"), READER: ("reader",)}
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,16 @@ class TokenAuth:
         reader = any(hmac.compare_digest(given, t.encode()) for t in self.reader_tokens)
         return ADMIN if admin else READER if reader else None
 
+    def credentials(self, request: Request) -> Credentials:
+        """The caller's roles for the policy checks, or :class:`Unauthorized`."""
+        token = token_of(request)
+        role = self.role_of(token)
+        if role is None:
+            raise Unauthorized("a valid token is needed (Authorization: Bearer <token> or "
+                               "X-Auth-Token)" if token is None else "the token is not valid",
+                               headers={"WWW-Authenticate": "Bearer"})
+        return Credentials(TOKEN_ROLES[role])
+
 
 def _header_bytes(value: str) -> bytes:
     """The bytes a client sent: ASGI servers hand header values over as latin-1 text."""
@@ -62,15 +79,16 @@ def token_of(request: Request) -> str | None:
 
 
 def authorize(request: Request) -> str:
-    """Dependency of every protected route: the caller's role, or 401/403."""
-    auth: TokenAuth = request.app.state.auth
-    token = token_of(request)
-    role = auth.role_of(token)
-    if role is None:
-        raise Unauthorized("a valid token is needed (Authorization: Bearer <token> or "
-                           "X-Auth-Token)" if token is None else "the token is not valid",
-                           headers={"WWW-Authenticate": "Bearer"})
-    if role != ADMIN and request.method not in READ_METHODS:
-        raise Forbidden(f"{request.method} {request.url.path} needs an admin token; "
-                        "this token may only read")
-    return role
+    """Dependency of every protected route: the caller's role, or 401/403.
+
+    The rule is the route's (see :data:`optimizer.api.policy.ROUTE_RULES`); a
+    route without one needs ``reader_api`` to read and ``admin_api`` to write.
+    """
+    who = request.app.state.auth.credentials(request)
+    route = request.scope.get("route")
+    path = getattr(route, "path", request.url.path)
+    rule = rule_for(request.method, path) or (
+        "reader_api" if request.method in READ_METHODS else "admin_api")
+    policy: Policy = request.app.state.policy
+    policy.check(rule, who, request.method, request.url.path)
+    return ADMIN if "admin" in who.roles else READER

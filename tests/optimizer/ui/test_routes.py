@@ -107,4 +107,4 @@ def test_a_readers_write_is_refused_by_the_api(secured):
     answer = secured.post("/ui/api/audits", json={"goal": "server_consolidation"},
                           headers={"X-Console-CSRF": csrf_of(secured)})
     assert answer.status_code == 403
-    assert "admin token" in answer.text
+    assert "refused by policy rule audit:create" in answer.text
