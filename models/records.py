@@ -68,6 +68,8 @@ class Instance:
     memory_util: float = 1.0
     cpu_util_series: list[float] | None = None
     server_group: str | None = None
+    # Nova server metadata (key -> text), e.g. an operator's evacuation priority
+    metadata: dict[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

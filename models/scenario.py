@@ -143,6 +143,8 @@ def scenario_to_dict(snapshot: ClusterSnapshot) -> dict:
             entry["cpu_util_series"] = rec.cpu_util_series
         if rec.server_group is not None:
             entry["server_group"] = rec.server_group
+        if rec.metadata:
+            entry["metadata"] = rec.metadata
         instances.append(entry)
     return {
         "format": FORMAT,
@@ -277,7 +279,21 @@ def _instance(item: Any, k: int) -> Instance:
         memory_util=_fraction(item, "memory_util", label, 1.0),
         cpu_util_series=series or None,
         server_group=_text(item, "server_group", label),
+        metadata=_metadata(item, label),
     )
+
+
+def _metadata(item: dict, label: str) -> dict[str, str] | None:
+    """An instance's ``metadata``: an object of text keys and text or number values."""
+    raw = item.get("metadata")
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or not all(
+            isinstance(k, str) and isinstance(v, str | int | float) and not isinstance(v, bool)
+            for k, v in raw.items()):
+        raise ScenarioError(f"{label}: field 'metadata' must be an object of text keys and "
+                            f"text or number values, got {_show(raw)}")
+    return {k: str(v) for k, v in raw.items()} or None
 
 
 def _group(item: Any, k: int) -> ServerGroup:

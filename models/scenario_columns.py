@@ -65,6 +65,8 @@ def _snapshot(hosts: Any, instances: Any, groups: list, name: str,
     group_of = list(map(group_index_or_none.get, _texts(instances, "server_group")))
     _require(None not in group_of)
     series, cpu_default = _series(instances)
+    # instance metadata is rare and free-form: the checked record path reads it
+    _require(not any("metadata" in item for item in instances))
 
     n = len(instances)
     snapshot = ClusterSnapshot(

@@ -64,6 +64,8 @@ class ClusterSnapshot:
     _index: dict = field(default_factory=dict, repr=False)
     # instances an audit's scope leaves where they are; None: every one may move
     inst_pinned: np.ndarray | None = None
+    # (N,) Nova metadata per instance; None when no instance has any
+    inst_metadata: tuple[Mapping[str, str] | None, ...] | None = None
 
     # ----- construction -------------------------------------------------
 
@@ -147,6 +149,7 @@ class ClusterSnapshot:
             inst_group=_frozen(inst_group),
             group_names=tuple(g.name for g in groups),
             group_policies=tuple(g.policy for g in groups),
+            inst_metadata=_metadata(x.metadata for x in instances),
         )
         snapshot._index.update(hosts=host_index, instances=inst_index, groups=group_index)
         return snapshot
@@ -297,6 +300,8 @@ class ClusterSnapshot:
             inst_series=series, inst_group=_frozen(self.inst_group[i]),
             group_names=self.group_names, group_policies=self.group_policies,
             inst_pinned=pin,
+            inst_metadata=None if self.inst_metadata is None
+            else tuple(self.inst_metadata[k] for k in i),
         )
         restricted._index.update(
             hosts={n: k for k, n in enumerate(restricted.host_names)},
@@ -356,6 +361,8 @@ class ClusterSnapshot:
             memory_util=float(self.inst_memory_util[i]),
             cpu_util_series=series,
             server_group=self.group_names[group] if group >= 0 else None,
+            metadata=None if self.inst_metadata is None or self.inst_metadata[i] is None
+            else dict(self.inst_metadata[i]),
         )
 
     def group_records(self) -> list[ServerGroup]:
@@ -369,6 +376,13 @@ class ClusterSnapshot:
 def _num(value: float) -> float | int:
     """Whole numbers as int, so exports read like their inputs."""
     return int(value) if float(value).is_integer() else float(value)
+
+
+def _metadata(values: Iterable[Mapping[str, str] | None]
+              ) -> tuple[Mapping[str, str] | None, ...] | None:
+    """Per-instance metadata as read-only mappings; None when no instance has any."""
+    out = tuple(MappingProxyType(dict(m)) if m else None for m in values)
+    return out if any(m is not None for m in out) else None
 
 
 def _series_matrix(series: list[list[float] | None]) -> np.ndarray | None:

@@ -36,6 +36,21 @@ class Migrate(Action):
 
 
 @dataclass(frozen=True)
+class Evacuate(Migrate):
+    """Rebuild an instance of a failed (down) host on ``destination`` (Nova's evacuate).
+
+    A move like a migration for the planner, the effects and the referee, but
+    from a host that is down: ``storage`` says whether the disks survive
+    (``shared``: shared storage or boot from volume) or the instance is
+    rebuilt from its image and its local disk is lost (``local``).
+    """
+
+    type: ClassVar[str] = "evacuate"
+    migration_type: str = "evacuate"
+    storage: str = "shared"  # shared | local
+
+
+@dataclass(frozen=True)
 class ChangeServiceState(Action):
     """Enable or disable a host's compute service."""
 

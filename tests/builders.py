@@ -47,12 +47,13 @@ class ClusterBuilder:
     def vm(self, name: str, *, on: str, vcpus: float = 2, memory_gb: float = 4,
            disk_gb: float = 40, cpu_util: float = 0.3, memory_util: float = 1.0,
            state: str = "active", group: str | None = None,
-           series: list[float] | None = None) -> ClusterBuilder:
+           series: list[float] | None = None,
+           metadata: dict[str, str] | None = None) -> ClusterBuilder:
         """Add an instance on host ``on``; its uuid is ``name``."""
         self._instances.append(Instance(
             uuid=name, name=name, host=on, vcpus=vcpus, memory_mb=memory_gb * 1024,
             disk_gb=disk_gb, state=state, cpu_util=cpu_util, memory_util=memory_util,
-            cpu_util_series=series, server_group=group,
+            cpu_util_series=series, server_group=group, metadata=metadata,
         ))
         return self
 

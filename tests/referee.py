@@ -68,6 +68,8 @@ class _Replay:
             kind = getattr(action, "type", None)
             if kind == "migrate":
                 self._migrate(step, action)
+            elif kind == "evacuate":
+                self._evacuate(step, action)
             elif kind == "change_service_state":
                 self._service(step, action)
             elif kind == "change_power_state":
@@ -132,6 +134,14 @@ class _Replay:
             if len(peers) > 1:
                 self._fail(step, f"anti-affinity group {s.group_names[g]} has "
                                  f"{len(peers)} members on {action.destination}")
+
+    def _evacuate(self, step: int, action) -> None:
+        """A rebuild elsewhere: like a migration, but only off a host that is down."""
+        src = self.hosts.get(action.source)
+        if src is not None and self.up[src]:
+            self._fail(step, f"instance {action.instance} evacuated from {action.source}, "
+                             "which is up")
+        self._migrate(step, action)
 
     def _service(self, step: int, action) -> None:
         h = self._host(step, action.host)

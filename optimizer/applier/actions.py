@@ -209,6 +209,107 @@ class MigrateAction(ActionPlugin):
 
 
 @dataclass(frozen=True)
+class EvacuateParameters:
+    instance: str
+    source: str
+    destination: str
+    migration_type: str = "evacuate"
+    storage: str = "shared"
+
+
+class EvacuateAction(ActionPlugin):
+    """Rebuild an instance of a failed host elsewhere (Nova's evacuate); no revert.
+
+    Runs only while its source is down (forced down or fenced), so the
+    instance can never run twice; fails, with the reason, when its
+    destination is no longer up and enabled.
+    """
+
+    name = "evacuate"
+    parameters = EvacuateParameters
+    choices = {"migration_type": ("evacuate",), "storage": ("shared", "local")}
+
+    def migration_hosts(self, params: EvacuateParameters) -> tuple[str, str]:
+        # the failed source carries no traffic: only the destination's slots count
+        return params.destination, params.destination
+
+    def describe(self, params: EvacuateParameters) -> str:
+        return f"instance {params.instance} (failed {params.source} → {params.destination})"
+
+    def pre_condition(self, actuator: Actuator, params: EvacuateParameters) -> Step | None:
+        info = actuator.instance(params.instance)
+        if info is None:
+            return Step(Phase.SKIPPED, f"instance {params.instance} no longer exists")
+        if info.host == params.destination:
+            return Step(Phase.SKIPPED, f"instance {params.instance} is already on "
+                                       f"{params.destination}")
+        if info.host != params.source:
+            return Step(Phase.SKIPPED, f"instance {params.instance} is on {info.host}, "
+                                       f"not on the failed host {params.source}")
+        source = actuator.host_state(params.source)
+        if source is None:
+            return Step(Phase.FAILED, f"failed host {params.source} does not exist")
+        if source[0]:
+            return Step(Phase.FAILED, f"host {params.source} is up: an instance is evacuated "
+                                      "only from a host forced down or fenced, so that it "
+                                      "never runs twice")
+        destination = actuator.host_state(params.destination)
+        if destination is None:
+            return Step(Phase.FAILED, f"destination {params.destination} does not exist")
+        if destination != (True, True):
+            what = "went down" if not destination[0] else "is disabled"
+            return Step(Phase.FAILED, f"destination {params.destination} {what}: the rest "
+                                      "of the evacuation is planned again")
+        return None
+
+    def execute(self, actuator: Actuator, params: EvacuateParameters) -> Step:
+        start = getattr(actuator, "start_evacuation", None)
+        if start is None:
+            return Step(Phase.FAILED, f"the {actuator.name} actuator cannot evacuate")
+        try:
+            operation = start(params.instance, params.source, params.destination,
+                              params.storage)
+        except ActuatorError as exc:
+            return Step(Phase.FAILED, str(exc), transient=exc.transient)
+        return Step(Phase.RUNNING, operation=operation)
+
+    def poll(self, actuator: Actuator, params: EvacuateParameters, operation: str) -> Step:
+        status = actuator.migration_status(operation)
+        if status.state == RUNNING:
+            return Step(Phase.RUNNING, operation=operation)
+        if status.state == SUCCEEDED:
+            return self._arrived(actuator, params, operation)
+        what = "aborted" if status.state == ABORTED else f"failed: {status.error or 'no reason'}"
+        return Step(Phase.FAILED, f"evacuation {operation} {what}", operation=operation)
+
+    def _arrived(self, actuator: Actuator, params: EvacuateParameters,
+                 operation: str | None) -> Step:
+        """The post-condition: the instance runs on its destination, not in error."""
+        info = actuator.instance(params.instance)
+        if info is None or info.host != params.destination:
+            where = info.host if info else "nowhere"
+            return Step(Phase.FAILED, f"instance {params.instance} is on {where}, not on its "
+                                      f"destination {params.destination}", operation=operation)
+        if info.state == "error":
+            return Step(Phase.FAILED, f"instance {params.instance} is in error on "
+                                      f"{params.destination} after its rebuild",
+                        operation=operation)
+        return Step(Phase.DONE, operation=operation)
+
+    def reconcile(self, actuator: Actuator, params: EvacuateParameters,
+                  operation: str | None) -> Step | None:
+        if operation:
+            return self.poll(actuator, params, operation)
+        for found, destination in actuator.running_migrations(params.instance):
+            if destination == params.destination:
+                return Step(Phase.RUNNING, operation=found)
+        info = actuator.instance(params.instance)
+        if info is not None and info.host == params.destination:
+            return self._arrived(actuator, params, None)
+        return None
+
+
+@dataclass(frozen=True)
 class ServiceStateParameters:
     host: str
     state: str
@@ -321,13 +422,14 @@ class SleepAction(ActionPlugin):
 
 
 migrate = MigrateAction()
+evacuate = EvacuateAction()
 change_service_state = ChangeServiceStateAction()
 change_power_state = ChangePowerStateAction()
 nop = NopAction()
 sleep = SleepAction()
 
 BUILTIN_ACTIONS: dict[str, ActionPlugin] = {
-    a.name: a for a in (migrate, change_service_state, change_power_state, nop, sleep)}
+    a.name: a for a in (migrate, evacuate, change_service_state, change_power_state, nop, sleep)}
 
 
 def load_actions() -> dict[str, ActionPlugin]:

@@ -63,8 +63,12 @@ class Actuator(Protocol):
     def start_migration(self, uuid: str, source: str, destination: str, kind: str) -> str:
         """Start moving ``uuid``; the operation id. ActuatorError when refused."""
 
+    def start_evacuation(self, uuid: str, source: str, destination: str, storage: str) -> str:
+        """Rebuild ``uuid`` of the down host ``source`` on ``destination``; the operation id
+        (its state through ``migration_status``). ActuatorError when refused."""
+
     def migration_status(self, operation: str) -> OperationStatus:
-        """The migration's state now."""
+        """The migration's (or evacuation's) state now."""
 
     def running_migrations(self, uuid: str) -> list[tuple[str, str]]:
         """(operation id, destination) of every migration of ``uuid`` still running."""
@@ -116,6 +120,12 @@ class SimulatedActuator:
         except UserError as exc:
             raise ActuatorError(str(exc), transient=any(t in str(exc)
                                                         for t in self._TRANSIENT)) from None
+
+    def start_evacuation(self, uuid: str, source: str, destination: str, storage: str) -> str:
+        try:
+            return str(self.cloud.start_evacuation(uuid, source, destination))
+        except UserError as exc:
+            raise ActuatorError(str(exc), transient="has no room" in str(exc)) from None
 
     def migration_status(self, operation: str) -> OperationStatus:
         migration = self.cloud.migration(int(operation))

@@ -237,6 +237,52 @@ class SimulatedCloud:
         self.advance()
         return migration_id
 
+    def start_evacuation(self, uuid: str, source: str, destination: str) -> int:
+        """Start rebuilding ``uuid`` of the down host ``source`` on ``destination``.
+
+        As Nova: refused while the source's compute service is up, so an
+        instance never runs twice. It takes as long as a migration would.
+        """
+        self.advance()
+        with self._transaction() as db:
+            row = db.execute("SELECT host, record FROM instances WHERE uuid = ?",
+                             (uuid,)).fetchone()
+            if row is None:
+                raise CloudError(f"instance {uuid} does not exist")
+            if row[0] != source:
+                raise CloudError(f"instance {uuid} is on {row[0]}, not {source}")
+            up = db.execute("SELECT up FROM hosts WHERE name = ?", (source,)).fetchone()
+            if up is None or up[0]:
+                raise CloudError(f"host {source} is up: Nova evacuates only from a host "
+                                 "whose compute service is down")
+            if db.execute("SELECT 1 FROM migrations WHERE instance = ? AND state = ?",
+                          (uuid, RUNNING)).fetchone():
+                raise CloudError(f"instance {uuid} is already migrating")
+            record = _load(row[1])
+            self._check_destination(db, record, destination)
+            now, bandwidth = self.clock(), self.bandwidth_mb_s
+            duration = record["memory_mb"] / bandwidth if bandwidth > 0 else 0.0
+            cursor = db.execute(
+                "INSERT INTO migrations (instance, source, destination, kind, started, finishes,"
+                " state) VALUES (?, ?, ?, 'evacuate', ?, ?, ?)",
+                (uuid, source, destination, now, now + duration, RUNNING))
+            migration_id = int(cursor.lastrowid)
+        self.advance()
+        return migration_id
+
+    def fail_host(self, host: str) -> None:
+        """The host crashes (and is forced down): what moves to or from it fails there.
+
+        Its instances stay recorded on it, as Nova keeps them, until evacuated.
+        """
+        with self._transaction() as db:
+            if db.execute("UPDATE hosts SET up = 0 WHERE name = ?", (host,)).rowcount == 0:
+                raise CloudError(f"host {host} does not exist")
+            db.execute("UPDATE migrations SET state = ?, error = ? WHERE state = ? AND "
+                       "((source = ? AND kind != 'evacuate') OR destination = ?)",
+                       (FAILED, f"host {host} failed", RUNNING, host, host))
+        self._notify_service(host)
+
     def migration(self, migration_id: int) -> Migration:
         """The migration's state now, finishing it if its time has come."""
         self.advance()
@@ -332,8 +378,8 @@ class SimulatedCloud:
                                       (uuid,)).fetchone()
         r = _load(text)
         # as Nova: the destination's post_dest.end names the new host
-        event = ("instance.live_migration_post_dest.end" if kind == "live"
-                 else "instance.resize_confirm.end")
+        event = {"live": "instance.live_migration_post_dest.end",
+                 "evacuate": "instance.evacuate"}.get(kind, "instance.resize_confirm.end")
         self._send(event, instance_payload(uuid, host, r.get("state", "active"), r["vcpus"],
                                            r["memory_mb"], r["disk_gb"], r.get("name")))
 

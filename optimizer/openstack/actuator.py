@@ -1,4 +1,4 @@
-"""The ``nova`` actuator: live and cold migrations and compute service states in Nova.
+"""The ``nova`` actuator: live and cold migrations, evacuations and service states in Nova.
 
 Operations are asynchronous in Nova; an operation id here is
 ``"<server uuid>/<migration id>"`` naming the row of ``/os-migrations`` that
@@ -26,9 +26,13 @@ from optimizer.applier.actuator import (
 from optimizer.openstack.collector import NOVA_STATES
 
 MICROVERSION = "2.95"  # live migration aborts (2.24), instance_uuid filters (2.59), ...
-DONE_STATES = {"completed": SUCCEEDED, "confirmed": SUCCEEDED, "error": FAILED,
+# evacuate with a target host and no force (2.29+), before 2.95 stopped evacuated
+# instances at their destination: an active instance comes back active
+EVACUATE_MICROVERSION = "2.94"
+DONE_STATES = {"completed": SUCCEEDED, "confirmed": SUCCEEDED, "done": SUCCEEDED,
+               "error": FAILED,
                "failed": FAILED, "cancelled": ABORTED, "reverted": ABORTED}
-KIND_TYPES = {"live": "live-migration", "cold": "migration"}
+KIND_TYPES = {"live": "live-migration", "cold": "migration", "evacuate": "evacuation"}
 
 
 class NovaActuator:
@@ -67,6 +71,19 @@ class NovaActuator:
         else:
             body = {"migrate": {"host": destination}}
         self._call("POST", f"/servers/{uuid}/action", json=body)
+        return self._find_migration(uuid, before, kind, destination)
+
+    def start_evacuation(self, uuid: str, source: str, destination: str, storage: str) -> str:
+        """``POST /servers/{id}/action {"evacuate": {"host": …}}``: Nova rebuilds the server
+        on ``destination`` (keeping its disks on shared storage or volumes, else from its
+        image) and refuses while the source's compute service is up."""
+        before = {m["id"] for m in self._migrations(uuid)}
+        self._call("POST", f"/servers/{uuid}/action", json={"evacuate": {"host": destination}},
+                   microversion=EVACUATE_MICROVERSION)
+        return self._find_migration(uuid, before, "evacuate", destination)
+
+    def _find_migration(self, uuid: str, before: set, kind: str, destination: str) -> str:
+        """The id of the migration record Nova made for the move just asked for."""
         deadline = time.monotonic() + self.find_timeout_s
         while time.monotonic() < deadline:
             for migration in self._migrations(uuid):
@@ -74,7 +91,7 @@ class NovaActuator:
                         migration.get("migration_type") == KIND_TYPES[kind]:
                     return f"{uuid}/{migration['id']}"
             time.sleep(self.poll_s)
-        raise ActuatorError(f"nova accepted the {kind} migration of {uuid} to {destination} "
+        raise ActuatorError(f"nova accepted the {kind} move of {uuid} to {destination} "
                             f"but no migration record appeared in {self.find_timeout_s}s")
 
     def migration_status(self, operation: str) -> OperationStatus:
@@ -88,6 +105,10 @@ class NovaActuator:
             self._confirm(uuid)
             return OperationStatus(RUNNING, destination=destination)
         state = DONE_STATES.get(status, RUNNING)
+        if state == SUCCEEDED and migration.get("migration_type") == "evacuation" \
+                and self._status(uuid) not in ("ACTIVE", "SHUTOFF", "ERROR"):
+            # the record says done while the rebuild still finishes (status REBUILD)
+            return OperationStatus(RUNNING, destination=destination)
         if state == SUCCEEDED and migration.get("migration_type") == "migration" \
                 and self._status(uuid) == "VERIFY_RESIZE":
             # Nova marks the migration confirmed before the server leaves VERIFY_RESIZE.
@@ -147,10 +168,11 @@ class NovaActuator:
         return services[0] if services else None
 
     def _call(self, method: str, path: str, *, json: dict | None = None,
-              params: dict | None = None, ok_missing: bool = False) -> dict | None:
+              params: dict | None = None, ok_missing: bool = False,
+              microversion: str = MICROVERSION) -> dict | None:
         try:
             response = self.connection.compute.request(
-                path, method, json=json, params=params, microversion=MICROVERSION,
+                path, method, json=json, params=params, microversion=microversion,
                 raise_exc=False)
         except Exception as exc:  # keystoneauth connection errors and the like
             raise ActuatorError(f"nova {method} {path}: {type(exc).__name__}: {exc}",
